@@ -1,0 +1,150 @@
+//! Reading a blob: options, byte ranges and the streamed result.
+
+use std::fmt;
+use std::ops::Range;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+
+use crate::{BlobMeta, ByteStream, Error, ErrorKind, Result};
+
+/// A byte range to read, as in an HTTP `Range` header.
+///
+/// ```
+/// use storage_core::ByteRange;
+/// assert_eq!(ByteRange::Bounded { start: 2, end: 5 }.resolve(10).unwrap(), 2..5);
+/// assert_eq!(ByteRange::From(7).resolve(10).unwrap(), 7..10);
+/// assert_eq!(ByteRange::Suffix(4).resolve(10).unwrap(), 6..10);
+/// assert_eq!(ByteRange::Bounded { start: 8, end: 50 }.resolve(10).unwrap(), 8..10);
+/// assert!(ByteRange::From(10).resolve(10).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// Bytes `start..end` (end exclusive); an end past the blob is clamped.
+    Bounded {
+        /// First byte.
+        start: u64,
+        /// One past the last byte.
+        end: u64,
+    },
+    /// From `start` to the end.
+    From(u64),
+    /// The last `n` bytes (the whole blob if it is shorter).
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// The concrete range within a blob of `size` bytes, or
+    /// [`ErrorKind::InvalidInput`] when it selects nothing (HTTP's 416).
+    pub fn resolve(&self, size: u64) -> Result<Range<u64>> {
+        let unsatisfiable = |why: String| {
+            Error::without_provider(ErrorKind::InvalidInput)
+                .with_message(format!("range not satisfiable: {why}"))
+        };
+        match *self {
+            ByteRange::Bounded { start, end } if start >= end => Err(unsatisfiable(format!(
+                "start {start} is not before end {end}"
+            ))),
+            ByteRange::Bounded { start, .. } | ByteRange::From(start) if start >= size => {
+                Err(unsatisfiable(format!(
+                    "start {start} is not before the blob's {size} bytes"
+                )))
+            }
+            ByteRange::Bounded { start, end } => Ok(start..end.min(size)),
+            ByteRange::From(start) => Ok(start..size),
+            ByteRange::Suffix(0) => Err(unsatisfiable("a suffix of 0 bytes".into())),
+            ByteRange::Suffix(n) => Ok(size.saturating_sub(n)..size),
+        }
+    }
+}
+
+impl From<Range<u64>> for ByteRange {
+    fn from(r: Range<u64>) -> Self {
+        ByteRange::Bounded {
+            start: r.start,
+            end: r.end,
+        }
+    }
+}
+
+/// Options for [`BlobStore::get`](crate::BlobStore::get).
+///
+/// ```
+/// use storage_core::GetOptions;
+/// let opts = GetOptions::new().range(0..1024);
+/// assert!(opts.range.is_some());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetOptions {
+    /// Read only these bytes.
+    pub range: Option<ByteRange>,
+}
+
+impl GetOptions {
+    /// Read the whole blob.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read only `range`.
+    pub fn range(mut self, range: impl Into<ByteRange>) -> Self {
+        self.range = Some(range.into());
+        self
+    }
+}
+
+/// A blob being read: its properties and a stream of its bytes.
+pub struct Blob {
+    /// The blob's properties; `size` is the whole blob's size even for a range.
+    pub meta: BlobMeta,
+    /// Which bytes the stream carries.
+    pub range: Range<u64>,
+    body: ByteStream,
+}
+
+impl Blob {
+    /// A blob read whose stream yields exactly the bytes in `range`.
+    pub fn new(meta: BlobMeta, range: Range<u64>, body: ByteStream) -> Self {
+        Blob { meta, range, body }
+    }
+
+    /// The bytes, as a stream of chunks.
+    pub fn into_stream(self) -> ByteStream {
+        self.body
+    }
+
+    /// Reads the whole stream into memory.
+    pub async fn bytes(self) -> Result<Bytes> {
+        let capacity = usize::try_from(self.range.end - self.range.start).unwrap_or(0);
+        let mut buf = BytesMut::with_capacity(capacity.min(64 << 20));
+        let mut body = self.body;
+        while let Some(chunk) = body.next().await {
+            buf.extend_from_slice(&chunk?);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+impl fmt::Debug for Blob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Blob")
+            .field("meta", &self.meta)
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_resolve_like_http() {
+        assert!(ByteRange::Bounded { start: 3, end: 3 }.resolve(10).is_err());
+        assert!(ByteRange::Suffix(0).resolve(10).is_err());
+        assert_eq!(ByteRange::Suffix(50).resolve(10).expect("suffix"), 0..10);
+        assert_eq!(ByteRange::Suffix(5).resolve(0).expect("empty"), 0..0);
+        assert!(ByteRange::From(0).resolve(0).is_err());
+    }
+}
