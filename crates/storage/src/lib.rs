@@ -1,1 +1,64 @@
-//! placeholder
+//! One blob storage API for Azure Blob, Vercel Blob, local disk and memory,
+//! with the provider picked at run time by `BLOB_STORAGE_PROVIDER`.
+//!
+//! Call [`from_env`] once at start-up and share the `Arc<dyn BlobStore>`:
+//!
+//! ```
+//! use storage::{BlobStoreExt, ListOptions};
+//! use futures::TryStreamExt;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> storage::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # std::env::set_var("LOCAL_STORAGE_PATH", dir.path());
+//! let store = storage::from_env()?; // local disk under ./.blobs when nothing is set
+//! store.put_bytes("recordings/hello.txt", "hello").await?;
+//! assert_eq!(store.get_bytes("recordings/hello.txt").await?, "hello");
+//! let all: Vec<_> = store.list_all(ListOptions::new().prefix("recordings/")).try_collect().await?;
+//! assert_eq!(all.len(), 1);
+//! # Ok(()) }
+//! ```
+//!
+//! | `BLOB_STORAGE_PROVIDER` | store | its variables |
+//! |---|---|---|
+//! | `local` (or unset) | files under a directory | `LOCAL_STORAGE_PATH` (default `./.blobs`) |
+//! | `memory` | process memory | none |
+//! | `azure`, `vercel` | not available yet | |
+//!
+//! A missing or malformed variable fails here, naming the variable, never
+//! later at the first request.
+
+mod config;
+
+use std::sync::Arc;
+
+pub use config::{StorageConfig, PROVIDER_VAR};
+pub use storage_core::*;
+
+#[cfg(feature = "local")]
+pub use storage_local as local;
+
+/// Builds the store that the environment describes.
+///
+/// # Errors
+/// `InvalidConfig { var }` naming the variable that is missing or malformed,
+/// with what to set it to.
+pub fn from_env() -> Result<Arc<dyn BlobStore>> {
+    from_config(StorageConfig::from_env()?)
+}
+
+/// Builds the store that `config` describes, for apps that configure in code.
+///
+/// ```
+/// use storage::{BlobStoreExt, StorageConfig};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> storage::Result<()> {
+/// let store = storage::from_config(StorageConfig::Memory)?;
+/// store.put_bytes("a", "b").await?;
+/// assert_eq!(store.provider(), storage::Provider::Memory);
+/// # Ok(()) }
+/// ```
+pub fn from_config(config: StorageConfig) -> Result<Arc<dyn BlobStore>> {
+    Ok(match config {
+        #[cfg(feature = "local")]
+        StorageConfig::Local(local) => Arc::new(storage_local::LocalStore::new(local)?),
+        StorageConfig::Memory => Arc::new(memory::MemoryStore::new()),
+    })
+}

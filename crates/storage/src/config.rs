@@ -1,0 +1,77 @@
+//! Which provider to build, from the environment or from code.
+
+use storage_core::{Error, Result};
+
+/// The variable that picks the provider.
+pub const PROVIDER_VAR: &str = "BLOB_STORAGE_PROVIDER";
+
+/// The providers this project knows, whether or not this build has them.
+const KNOWN: &str = "local, memory, azure, vercel";
+
+/// The configuration of one store.
+///
+/// ```
+/// use storage::StorageConfig;
+/// let config = StorageConfig::from_lookup(|var| match var {
+///     "BLOB_STORAGE_PROVIDER" => Some("memory".into()),
+///     _ => None,
+/// }).unwrap();
+/// assert!(matches!(config, StorageConfig::Memory));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StorageConfig {
+    /// Files under a root directory (`BLOB_STORAGE_PROVIDER=local`, the default).
+    #[cfg(feature = "local")]
+    Local(storage_local::LocalConfig),
+    /// Blobs in process memory, gone at exit (`BLOB_STORAGE_PROVIDER=memory`).
+    Memory,
+}
+
+impl StorageConfig {
+    /// Reads `BLOB_STORAGE_PROVIDER` and the chosen provider's variables from
+    /// the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
+    /// Empty values count as unset; the provider name is case-insensitive.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let provider = lookup(PROVIDER_VAR)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty());
+        match provider.as_deref().unwrap_or("local") {
+            "local" => local(&lookup),
+            "memory" => Ok(StorageConfig::Memory),
+            name @ ("azure" | "vercel") => Err(Error::config(
+                PROVIDER_VAR,
+                format!(
+                    "the {name} provider is not available in this version of the library yet; \
+                     set {PROVIDER_VAR} to local or memory"
+                ),
+            )),
+            other => Err(Error::config(
+                PROVIDER_VAR,
+                format!(
+                    "unknown provider `{}`; set it to one of: {KNOWN} (unset means local)",
+                    other.chars().take(40).collect::<String>().escape_debug()
+                ),
+            )),
+        }
+    }
+}
+
+#[cfg(feature = "local")]
+fn local(lookup: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    storage_local::LocalConfig::from_lookup(lookup).map(StorageConfig::Local)
+}
+
+#[cfg(not(feature = "local"))]
+fn local(_: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    Err(Error::config(
+        PROVIDER_VAR,
+        "the local provider is not compiled in; enable the `local` feature of the `storage` \
+         crate, or set BLOB_STORAGE_PROVIDER to another provider",
+    ))
+}
