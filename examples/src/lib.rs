@@ -1,1 +1,4 @@
-//! Examples live beside this crate as `[[example]]` targets.
+//! Code shared by the runnable examples, kept in a library so the tests can
+//! start the example services in-process.
+
+pub mod recordings_service;

@@ -27,6 +27,10 @@
 //! - Listing walks the prefix's folder on every page: right for development
 //!   stores, slow for millions of blobs.
 //! - The root is trusted: symlinks someone places inside it are followed.
+//! - **Signed URLs** (see [`sign`]) are HMAC-SHA256 over method, key, expiry
+//!   and constraints, keyed by `LOCAL_STORAGE_SIGNING_KEY`, rooted at
+//!   `LOCAL_STORAGE_BASE_URL` (default `/blobs`). The [`http`] module's
+//!   router serves them; mount it where the base URL points.
 //!
 //! ```
 //! use storage_core::{BlobStoreExt, PutOptions};
@@ -46,8 +50,12 @@ mod layout;
 mod lock;
 mod read;
 mod sidecar;
+pub mod sign;
 mod walk;
 mod write;
+
+#[cfg(feature = "router")]
+pub mod http;
 
 use std::fmt;
 use std::path::Path;
@@ -62,7 +70,11 @@ use storage_core::{
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-pub use config::{LocalConfig, DEFAULT_ROOT, PATH_VAR};
+pub use config::{
+    LocalConfig, BASE_URL_VAR, DEFAULT_BASE_URL, DEFAULT_ROOT, MIN_SIGNING_KEY_BYTES, PATH_VAR,
+    SIGNING_KEY_VAR,
+};
+pub use sign::{Grant, Refusal, Signer};
 
 use fsops::{blocking, io_error, is_absent, prune_empty_parents, sync_dir};
 use layout::Layout;
@@ -74,6 +86,7 @@ const STALE_TEMP: Duration = Duration::from_secs(3600);
 #[derive(Clone)]
 pub struct LocalStore {
     layout: Arc<Layout>,
+    signer: Arc<Signer>,
 }
 
 impl LocalStore {
@@ -98,14 +111,22 @@ impl LocalStore {
             std::fs::create_dir_all(dir).map_err(bad_root)?;
         }
         sweep_stale_temps(&layout.tmp);
+        let signer = Signer::new(config.signing_key.as_ref(), &config.base_url)?;
         Ok(LocalStore {
             layout: Arc::new(layout),
+            signer: Arc::new(signer),
         })
     }
 
     /// The store's root directory (absolute).
     pub fn root(&self) -> &Path {
         &self.layout.root
+    }
+
+    /// The signer behind [`BlobStore::signed_url`], which the router uses to
+    /// verify requests.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     /// Where the bytes of `key` live on disk.
@@ -147,7 +168,7 @@ impl BlobStore for LocalStore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::unsigned();
+        let mut caps = Capabilities::all();
         caps.file_and_folder_same_name = false;
         caps
     }
@@ -251,10 +272,8 @@ impl BlobStore for LocalStore {
         write::commit((*self.layout).clone(), to.clone(), data, props, opts.mode).await
     }
 
-    async fn signed_url(&self, key: &BlobKey, _opts: SignOptions) -> Result<SignedRequest> {
-        Err(Error::unsupported(Provider::Local, "signed_url")
-            .with_key(key.as_str())
-            .with_message("signed URLs for the local provider are not available yet"))
+    async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
+        self.signer.sign(key, &opts, SystemTime::now())
     }
 }
 

@@ -19,7 +19,9 @@ const ROUNDS: usize = 12;
 /// The bytes that `version` of `key` must have: random-looking, of varying
 /// length, and reproducible from the two numbers alone.
 fn payload(key: &str, version: u64) -> Vec<u8> {
-    let seed = key.bytes().fold(version, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let seed = key.bytes().fold(version, |h, b| {
+        h.wrapping_mul(31).wrapping_add(u64::from(b))
+    });
     let mut rng = fastrand::Rng::with_seed(seed);
     let len = rng.usize(0..300 * 1024);
     (0..len).map(|_| rng.u8(..)).collect()
@@ -96,10 +98,21 @@ async fn verify(store: &LocalStore) -> usize {
             "{key}: content type and metadata disagree"
         );
         let bytes = store.get_bytes(key).await.expect("get a listed blob");
-        assert_eq!(bytes.len() as u64, head.size, "{key}: size differs from head");
-        assert_eq!(entry.etag, head.etag, "{key}: list and head disagree on the etag");
+        assert_eq!(
+            bytes.len() as u64,
+            head.size,
+            "{key}: size differs from head"
+        );
+        assert_eq!(
+            entry.etag, head.etag,
+            "{key}: list and head disagree on the etag"
+        );
         let whole = (0..KEYS).any(|i| payload(&key_name(i), version) == bytes.as_ref());
-        assert!(whole, "{key}: {} bytes match no whole payload of version {version}", bytes.len());
+        assert!(
+            whole,
+            "{key}: {} bytes match no whole payload of version {version}",
+            bytes.len()
+        );
     }
     entries.len()
 }
@@ -118,7 +131,11 @@ fn killed_writers_leave_only_whole_blobs() {
     let mut blobs_seen = 0;
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
-            .args(["killed_writers_leave_only_whole_blobs", "--exact", "--nocapture"])
+            .args([
+                "killed_writers_leave_only_whole_blobs",
+                "--exact",
+                "--nocapture",
+            ])
             .env(CHILD_ENV, &root)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -45,7 +45,11 @@ fn create_is_exclusive_across_processes() {
     let children: Vec<_> = (0..PROCESSES)
         .map(|id| {
             Command::new(&exe)
-                .args(["create_is_exclusive_across_processes", "--exact", "--nocapture"])
+                .args([
+                    "create_is_exclusive_across_processes",
+                    "--exact",
+                    "--nocapture",
+                ])
                 .env(CHILD_ENV, &root)
                 .env(ID_ENV, id.to_string())
                 .stdout(Stdio::piped())
@@ -75,7 +79,11 @@ fn create_is_exclusive_across_processes() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let store = LocalStore::new(LocalConfig::new(&root)).expect("open");
     for (key, ids) in &winners {
-        assert_eq!(ids.len(), 1, "{key} was created by several processes: {ids:?}");
+        assert_eq!(
+            ids.len(),
+            1,
+            "{key} was created by several processes: {ids:?}"
+        );
         let stored = rt.block_on(store.get_bytes(key)).expect("read the winner");
         assert_eq!(stored, format!("written by {}", ids[0]), "{key}");
     }

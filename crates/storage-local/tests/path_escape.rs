@@ -41,8 +41,14 @@ async fn hostile_keys_never_leave_the_root() {
         let err = store.put_bytes(key, "x").await.expect_err(key);
         assert_eq!(err.kind(), &ErrorKind::InvalidKey, "{key:?}: {err}");
         assert_eq!(err.provider(), Some(storage_core::Provider::Local));
-        assert_eq!(store.get_bytes(key).await.expect_err(key).kind(), &ErrorKind::InvalidKey);
-        assert_eq!(store.exists(key).await.expect_err(key).kind(), &ErrorKind::InvalidKey);
+        assert_eq!(
+            store.get_bytes(key).await.expect_err(key).kind(),
+            &ErrorKind::InvalidKey
+        );
+        assert_eq!(
+            store.exists(key).await.expect_err(key).kind(),
+            &ErrorKind::InvalidKey
+        );
     }
 
     let valid = [
@@ -61,10 +67,16 @@ async fn hostile_keys_never_leave_the_root() {
         format!("{}b", "a/".repeat(400)),
     ];
     for (i, key) in valid.iter().enumerate() {
-        store.put_bytes(key, key.clone()).await.unwrap_or_else(|e| panic!("{key:?}: {e}"));
+        store
+            .put_bytes(key, key.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{key:?}: {e}"));
         assert_eq!(store.get_bytes(key).await.expect(key), key.as_bytes());
         let k = store.key(key).expect("valid");
-        assert!(store.path_of(&k).starts_with(root.join("objects")), "{key:?}");
+        assert!(
+            store.path_of(&k).starts_with(root.join("objects")),
+            "{key:?}"
+        );
         let copy = format!("copies/{i}");
         store
             .copy(&k, &store.key(&copy).expect("valid"), CopyOptions::new())
@@ -75,7 +87,11 @@ async fn hostile_keys_never_leave_the_root() {
     let mut files = Vec::new();
     files_under(outer.path(), &mut files);
     for file in &files {
-        assert!(file.starts_with(&root), "{} escaped the root", file.display());
+        assert!(
+            file.starts_with(&root),
+            "{} escaped the root",
+            file.display()
+        );
     }
     let listed: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(
         store.list_all(storage_core::ListOptions::new()),
@@ -84,7 +100,10 @@ async fn hostile_keys_never_leave_the_root() {
     .expect("list");
     assert_eq!(listed.len(), valid.len() * 2, "{listed:?}");
     for key in &valid {
-        store.delete(&store.key(key).expect("valid")).await.expect("delete");
+        store
+            .delete(&store.key(key).expect("valid"))
+            .await
+            .expect("delete");
         assert!(!store.exists(key).await.expect("exists"));
     }
 }

@@ -45,6 +45,32 @@ pub fn from_env() -> Result<Arc<dyn BlobStore>> {
     from_config(StorageConfig::from_env()?)
 }
 
+/// The router that serves the local store's signed URLs, when the
+/// environment selects the local provider; `None` for providers whose URLs
+/// point at the cloud. Mount it where `LOCAL_STORAGE_BASE_URL` points
+/// (`/blobs` by default). It shares the files and the signing key of the
+/// store [`from_env`] returns.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # std::env::set_var("LOCAL_STORAGE_PATH", dir.path());
+/// let mut app = axum::Router::new();
+/// if let Some(blobs) = storage::local_router_from_env()? {
+///     app = app.nest("/blobs", blobs);
+/// }
+/// # Ok::<(), storage::Error>(())
+/// ```
+#[cfg(feature = "local")]
+pub fn local_router_from_env() -> Result<Option<axum::Router>> {
+    match StorageConfig::from_env()? {
+        StorageConfig::Local(config) => {
+            let store = storage_local::LocalStore::new(config)?;
+            Ok(Some(storage_local::http::router(store)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Builds the store that `config` describes, for apps that configure in code.
 ///
 /// ```
