@@ -38,6 +38,10 @@ pub struct Capabilities {
     pub sign_put: bool,
     /// Signed delete URLs.
     pub sign_delete: bool,
+    /// Every write gives a new etag, even of identical bytes. False where
+    /// etags are content hashes (Vercel Blob, like S3): there a rewrite of
+    /// the same bytes keeps its etag, and `IfMatch` compares content.
+    pub etag_per_write: bool,
     /// A blob `a` and a blob `a/b` can exist together (a filesystem cannot
     /// have a file and a directory of the same name).
     pub file_and_folder_same_name: bool,
@@ -58,6 +62,7 @@ impl Capabilities {
             sign_get: true,
             sign_put: true,
             sign_delete: true,
+            etag_per_write: true,
             file_and_folder_same_name: true,
         }
     }

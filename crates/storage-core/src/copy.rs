@@ -1,6 +1,6 @@
 //! Options for copying a blob within a store.
 
-use crate::PutMode;
+use crate::{PutMode, Result};
 
 /// Options for [`BlobStore::copy`](crate::BlobStore::copy). The copy keeps the
 /// source's bytes, content type, cache-control, content-disposition and user
@@ -29,5 +29,10 @@ impl CopyOptions {
     pub fn mode(mut self, mode: PutMode) -> Self {
         self.mode = mode;
         self
+    }
+
+    /// Checks the options; stores call this before any I/O.
+    pub fn validate(&self) -> Result<()> {
+        self.mode.validate()
     }
 }

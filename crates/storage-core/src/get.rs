@@ -29,22 +29,30 @@ pub enum ByteRange {
     },
     /// From `start` to the end.
     From(u64),
-    /// The last `n` bytes (the whole blob if it is shorter).
+    /// The last `n` bytes (the whole blob if it is shorter; nothing of an
+    /// empty blob, which HTTP answers with 416).
     Suffix(u64),
 }
 
 impl ByteRange {
-    /// The concrete range within a blob of `size` bytes, or
-    /// [`ErrorKind::InvalidInput`] when it selects nothing (HTTP's 416).
-    pub fn resolve(&self, size: u64) -> Result<Range<u64>> {
-        let unsatisfiable = |why: String| {
-            Error::without_provider(ErrorKind::InvalidInput)
-                .with_message(format!("range not satisfiable: {why}"))
-        };
+    /// Refuses ranges that select nothing in any blob (`start >= end`, a
+    /// suffix of 0 bytes); stores call it before any I/O, so such a range
+    /// is `InvalidInput` even for a missing blob.
+    pub fn validate(&self) -> Result<()> {
         match *self {
             ByteRange::Bounded { start, end } if start >= end => Err(unsatisfiable(format!(
                 "start {start} is not before end {end}"
             ))),
+            ByteRange::Suffix(0) => Err(unsatisfiable("a suffix of 0 bytes".into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// The concrete range within a blob of `size` bytes, or
+    /// [`ErrorKind::InvalidInput`] when it selects nothing (HTTP's 416).
+    pub fn resolve(&self, size: u64) -> Result<Range<u64>> {
+        self.validate()?;
+        match *self {
             ByteRange::Bounded { start, .. } | ByteRange::From(start) if start >= size => {
                 Err(unsatisfiable(format!(
                     "start {start} is not before the blob's {size} bytes"
@@ -52,10 +60,15 @@ impl ByteRange {
             }
             ByteRange::Bounded { start, end } => Ok(start..end.min(size)),
             ByteRange::From(start) => Ok(start..size),
-            ByteRange::Suffix(0) => Err(unsatisfiable("a suffix of 0 bytes".into())),
+            ByteRange::Suffix(_) if size == 0 => Err(unsatisfiable("the blob is empty".into())),
             ByteRange::Suffix(n) => Ok(size.saturating_sub(n)..size),
         }
     }
+}
+
+fn unsatisfiable(why: String) -> Error {
+    Error::without_provider(ErrorKind::InvalidInput)
+        .with_message(format!("range not satisfiable: {why}"))
 }
 
 impl From<Range<u64>> for ByteRange {
@@ -91,6 +104,11 @@ impl GetOptions {
     pub fn range(mut self, range: impl Into<ByteRange>) -> Self {
         self.range = Some(range.into());
         self
+    }
+
+    /// Checks what can be checked without the blob; stores call this first.
+    pub fn validate(&self) -> Result<()> {
+        self.range.as_ref().map_or(Ok(()), ByteRange::validate)
     }
 }
 
@@ -144,7 +162,7 @@ mod tests {
         assert!(ByteRange::Bounded { start: 3, end: 3 }.resolve(10).is_err());
         assert!(ByteRange::Suffix(0).resolve(10).is_err());
         assert_eq!(ByteRange::Suffix(50).resolve(10).expect("suffix"), 0..10);
-        assert_eq!(ByteRange::Suffix(5).resolve(0).expect("empty"), 0..0);
+        assert!(ByteRange::Suffix(5).resolve(0).is_err());
         assert!(ByteRange::From(0).resolve(0).is_err());
     }
 }

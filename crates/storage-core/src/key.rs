@@ -3,8 +3,9 @@
 //! The rules are the intersection of what Azure, Vercel and a filesystem can
 //! store and give back byte for byte: at most [`MAX_KEY_BYTES`] bytes (Vercel's
 //! limit is the tightest), `/` as the only separator, no leading `/`, no empty,
-//! `.` or `..` segment, no NUL or other control character. Anything else,
-//! Unicode, spaces, `%`, `\`, `+`, `#`, is kept exactly as given.
+//! `.` or `..` segment, no NUL or other control character, and no `\` (Azure
+//! Blob Storage turns it into `/`, so it could not round-trip there).
+//! Anything else, Unicode, spaces, `%`, `+`, `#`, is kept exactly as given.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -76,6 +77,13 @@ fn check(key: &str) -> std::result::Result<(), String> {
     if key.starts_with('/') {
         return Err("keys must not start with `/`; drop the leading slash".into());
     }
+    if key.contains('\\') {
+        return Err(
+            "keys must not contain `\\` (Azure Blob Storage stores it as `/`); use `/` to \
+             separate segments"
+                .into(),
+        );
+    }
     if let Some(c) = key.chars().find(|c| c.is_control()) {
         return Err(format!(
             "keys must not contain control characters (found U+{:04X})",
@@ -97,15 +105,15 @@ fn check(key: &str) -> std::result::Result<(), String> {
 }
 
 /// Checks a listing prefix: any start of a valid key, so it may end in `/` or
-/// in the middle of a segment, but it must not hold control characters, start
-/// with `/` or be longer than a key.
+/// in the middle of a segment, but it must not hold control characters or
+/// `\`, start with `/` or be longer than a key.
 pub fn validate_prefix(prefix: &str) -> Result<()> {
     let reason = if prefix.len() > MAX_KEY_BYTES {
         Some(format!("prefixes are at most {MAX_KEY_BYTES} bytes"))
     } else if prefix.starts_with('/') {
         Some("prefixes must not start with `/`".to_string())
-    } else if prefix.chars().any(|c| c.is_control()) {
-        Some("prefixes must not contain control characters".to_string())
+    } else if prefix.chars().any(|c| c.is_control() || c == '\\') {
+        Some("prefixes must not contain control characters or `\\`".to_string())
     } else {
         None
     };
@@ -174,7 +182,6 @@ mod tests {
             "música/日本語/🎵.mp3",
             "100%/a%2Fb%20c",
             "spaces are fine/and+plus&amp=eq?#.txt",
-            "back\\slash",
             ".hidden/..dots../...",
             &"k".repeat(MAX_KEY_BYTES),
         ] {
@@ -194,6 +201,7 @@ mod tests {
             ("nul\0byte", "control"),
             ("new\nline", "control"),
             ("del\u{7f}", "control"),
+            ("back\\slash", "`\\`"),
         ] {
             let err = BlobKey::new(key).expect_err(key);
             assert_eq!(err.kind(), &ErrorKind::InvalidKey);

@@ -140,6 +140,8 @@ impl BlobStore for MemoryStore {
     }
 
     async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
+        opts.validate()
+            .map_err(|e| e.with_provider(Provider::Memory).with_key(key.as_str()))?;
         let stored = self
             .read()
             .get(key)
@@ -194,6 +196,8 @@ impl BlobStore for MemoryStore {
     }
 
     async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
+        opts.validate()
+            .map_err(|e| e.with_provider(Provider::Memory).with_key(to.as_str()))?;
         let mut blobs = self.write();
         let source = blobs
             .get(from)

@@ -20,6 +20,16 @@ pub enum PutMode {
     IfMatch(String),
 }
 
+impl PutMode {
+    /// Checks the etag of `IfMatch` (printable ASCII, as it becomes a header).
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            PutMode::IfMatch(etag) => check_header_value("if-match etag", etag),
+            PutMode::Overwrite | PutMode::Create => Ok(()),
+        }
+    }
+}
+
 /// The most bytes of user metadata (names plus values) a blob may carry;
 /// Azure's limit, the tightest of the providers that support metadata.
 pub const MAX_METADATA_BYTES: usize = 8 * 1024;
@@ -90,9 +100,7 @@ impl PutOptions {
 
     /// Checks every value; stores call this before any I/O.
     pub fn validate(&self) -> Result<()> {
-        if let PutMode::IfMatch(etag) = &self.mode {
-            check_header_value("if-match etag", etag)?;
-        }
+        self.mode.validate()?;
         if let Some(ct) = &self.content_type {
             check_header_value("content type", ct)?;
             if !looks_like_mime(ct) {

@@ -187,6 +187,8 @@ impl BlobStore for LocalStore {
     }
 
     async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
+        opts.validate()
+            .map_err(|e| e.with_provider(Provider::Local).with_key(key.as_str()))?;
         let opened = {
             let (layout, key) = (self.layout.clone(), key.clone());
             blocking(move || read::open(&layout, &key)).await?
@@ -253,6 +255,8 @@ impl BlobStore for LocalStore {
     }
 
     async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
+        opts.validate()
+            .map_err(|e| e.with_provider(Provider::Local).with_key(to.as_str()))?;
         let layout = (*self.layout).clone();
         let (src, dst, mode) = (from.clone(), to.clone(), opts.mode.clone());
         let (data, mut props) = blocking(move || {

@@ -85,14 +85,16 @@ impl Refusal {
 /// Signs and verifies URLs with one key.
 #[derive(Clone)]
 pub struct Signer {
-    key: Secret<Vec<u8>>,
+    /// The HMAC state after absorbing the key; cloned per signature, which
+    /// saves hashing the key pads every time.
+    keyed: Hmac<Sha256>,
     base_url: String,
 }
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signer")
-            .field("key", &self.key)
+            .field("key", &Secret::new(()))
             .field("base_url", &self.base_url)
             .finish()
     }
@@ -101,12 +103,15 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// A signer with `key`, or with the process's generated development key.
     pub(crate) fn new(key: Option<&Secret<String>>, base_url: &str) -> Result<Self> {
-        let key = match key {
-            Some(k) => k.expose().as_bytes().to_vec(),
-            None => development_key()?.to_vec(),
+        let key: &[u8] = match key {
+            Some(k) => k.expose().as_bytes(),
+            None => development_key()?,
         };
+        // HMAC takes keys of any length, so this cannot fail.
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
         Ok(Signer {
-            key: Secret::new(key),
+            keyed,
             base_url: base_url.to_string(),
         })
     }
@@ -238,12 +243,6 @@ impl Signer {
         })
     }
 
-    fn empty_mac(&self) -> Hmac<Sha256> {
-        // HMAC takes keys of any length, so this cannot fail.
-        <Hmac<Sha256> as Mac>::new_from_slice(self.key.expose())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"))
-    }
-
     fn mac(
         &self,
         method: SignMethod,
@@ -260,7 +259,7 @@ impl Signer {
             max_size.unwrap_or(""),
             disposition.unwrap_or("")
         );
-        let mut mac = self.empty_mac();
+        let mut mac = self.keyed.clone();
         mac.update(canonical.as_bytes());
         mac
     }

@@ -34,6 +34,9 @@ async fn hostile_keys_never_leave_the_root() {
         "trailing/".into(),
         "nul\0x".into(),
         "line\nbreak".into(),
+        "\\..\\..\\x".into(),
+        "a\\..\\..\\b".into(),
+        "C:\\windows\\system32".into(),
         "x".repeat(10_000),
         format!("{}/b", "a/".repeat(475)),
     ];
@@ -54,9 +57,6 @@ async fn hostile_keys_never_leave_the_root() {
     let valid = [
         "%2e%2e/%2e%2e/x".to_string(),
         "..%2f..%2fx".into(),
-        "\\..\\..\\x".into(),
-        "a\\..\\..\\b".into(),
-        "C:\\windows\\system32".into(),
         "~/x".into(),
         "$HOME/x".into(),
         "…/x".into(),

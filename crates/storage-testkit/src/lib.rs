@@ -1,1 +1,325 @@
-//! placeholder
+//! The shared conformance suite for [`BlobStore`](storage_core::BlobStore)
+//! adapters: one named test per behaviour of the contract, and a model-based
+//! property test that compares random operation sequences with a simple
+//! in-memory model.
+//!
+//! # Using it for your own adapter
+//!
+//! An adapter written outside this repository adds the testkit as a
+//! dev-dependency and writes one test file with a factory:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! storage-testkit = "0.1"
+//! tempfile = "3"
+//! ```
+//!
+//! ```ignore
+//! // tests/conformance.rs
+//! use storage_testkit::Fixture;
+//!
+//! /// Every call must return a store whose namespace is empty.
+//! async fn factory() -> Fixture {
+//!     let dir = tempfile::tempdir().expect("tempdir");
+//!     let store = my_adapter::DiskStore::open(dir.path()).await.expect("open store");
+//!     // The guard keeps the directory alive until the test is over.
+//!     Fixture::from(store).with_guard(dir)
+//! }
+//!
+//! storage_testkit::conformance_tests!(factory);
+//! storage_testkit::model_tests!(factory);
+//! ```
+//!
+//! `cargo test --test conformance` then runs one test per behaviour, named
+//! after it (`put_get_roundtrip`, `conditional_concurrent_creates_one_winner`
+//! …), so `cargo test --test conformance conditional_` runs one group, and
+//! `model_based_operations`. A failure names the behaviour, the provider and
+//! what was expected versus seen.
+//!
+//! # The factory contract
+//!
+//! - It is an `async fn()` (no arguments) returning anything
+//!   `Into<`[`Fixture`]`>`: a store type, an `Arc<dyn BlobStore>`, or a
+//!   [`Fixture`] with a guard. A synchronous setup is simply an `async fn`
+//!   that does not await.
+//! - Each call returns a store whose namespace is **empty**: a new temporary
+//!   directory, a new container, a new emulator. Behaviours list the whole
+//!   store and expect only their own blobs.
+//! - It may be called many times (once per behaviour, once per property-test
+//!   case), each on a fresh multi-thread tokio runtime that the testkit
+//!   builds, so the adapter's crate needs no tokio of its own.
+//! - When setup fails (an emulator that will not start), panic with a
+//!   message that says why: there are no silent skips.
+//!
+//! # Capabilities
+//!
+//! Behaviours read [`Capabilities`](storage_core::Capabilities) first. When
+//! a capability is absent they do not pass silently: they check that the
+//! store answers the operation or option with `ErrorKind::Unsupported` and
+//! stores nothing. The property test only generates operations the store
+//! claims to support.
+//!
+//! # Environment
+//!
+//! - `PROPTEST_CASES` raises the number of property-test cases (at least 256).
+//! - `STORAGE_TESTKIT_TIMEOUT_SECS` (default 300) bounds each behaviour and
+//!   each factory call, so a hung backend fails instead of stalling CI.
+
+pub mod azurite;
+pub mod behaviours;
+mod failure;
+mod fixture;
+pub mod model;
+pub mod node;
+mod runner;
+mod support;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use storage_core::BlobStore;
+
+pub use failure::{Failure, Outcome};
+pub use fixture::Fixture;
+#[doc(hidden)]
+pub use runner::run;
+
+/// A behaviour as a plain function pointer, for running the suite by hand.
+pub type BehaviourFn = fn(Arc<dyn BlobStore>) -> BoxFuture<'static, Outcome>;
+
+/// The one list of behaviours. It hands `callback` the list as
+/// `[group::name, …]` after the caller's arguments, so every consumer (the
+/// test generator, [`all_behaviours`]) sees the same behaviours.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_behaviours {
+    ($callback:ident ! ( $($args:tt)* )) => {
+        $crate::$callback! {
+            ( $($args)* )
+            [
+                put_get::put_get_roundtrip,
+                put_get::put_get_binary_bytes_exact,
+                put_get::put_get_empty_blob,
+                put_get::put_get_overwrite_by_default,
+                put_get::put_get_put_meta_equals_head,
+                put_get::put_get_get_meta_equals_head,
+                put_get::put_get_get_missing_is_not_found,
+                put_get::put_get_head_missing_is_not_found,
+                put_get::put_get_streamed_unknown_length,
+                put_get::put_get_streamed_known_length,
+                put_get::put_get_failing_stream_stores_nothing,
+                put_get::put_get_failing_stream_keeps_old_blob,
+                put_get::put_get_length_mismatch_is_invalid_input,
+                put_get::put_get_last_modified_is_recent,
+                metadata::metadata_content_type_roundtrip,
+                metadata::metadata_content_type_with_parameters,
+                metadata::metadata_content_type_inferred_from_extension,
+                metadata::metadata_content_type_defaults_to_octet_stream,
+                metadata::metadata_cache_control_roundtrip,
+                metadata::metadata_content_disposition_roundtrip,
+                metadata::metadata_user_metadata_roundtrip,
+                metadata::metadata_overwrite_clears_previous,
+                metadata::metadata_invalid_name_is_invalid_input,
+                metadata::metadata_crlf_header_value_is_invalid_input,
+                metadata::metadata_etag_changes_on_overwrite,
+                conditional::conditional_create_when_absent,
+                conditional::conditional_create_when_present_fails,
+                conditional::conditional_if_match_current_succeeds,
+                conditional::conditional_if_match_stale_fails,
+                conditional::conditional_if_match_missing_fails,
+                conditional::conditional_etag_from_before_delete_is_stale,
+                conditional::conditional_concurrent_creates_one_winner,
+                delete::delete_removes,
+                delete::delete_missing_is_ok,
+                delete::delete_then_recreate,
+                delete::delete_leaves_siblings,
+                delete::delete_file_and_folder_same_name,
+                list::list_empty_store,
+                list::list_sorted_by_bytes,
+                list::list_prefix_filter,
+                list::list_prefix_not_path_aware,
+                list::list_prefix_without_match_is_empty,
+                list::list_pagination_visits_each_once,
+                list::list_single_page_has_no_cursor,
+                list::list_entries_match_head,
+                list::list_all_follows_pages,
+                list::list_deleted_keys_disappear,
+                delimiter::delimiter_folds_folders,
+                delimiter::delimiter_with_prefix_lists_one_level,
+                delimiter::delimiter_nested_one_level_deep,
+                delimiter::delimiter_prefix_mid_segment,
+                delimiter::delimiter_pagination_mixed,
+                ranges::ranges_bounded,
+                ranges::ranges_from_offset,
+                ranges::ranges_suffix,
+                ranges::ranges_suffix_longer_than_blob,
+                ranges::ranges_end_past_size_clamps,
+                ranges::ranges_single_last_byte,
+                ranges::ranges_start_past_size_is_invalid_input,
+                copy::copy_bytes_equal,
+                copy::copy_preserves_metadata,
+                copy::copy_missing_source_is_not_found,
+                copy::copy_create_refuses_existing_destination,
+                copy::copy_create_to_free_destination,
+                copy::copy_if_match_destination,
+                copy::copy_leaves_source_unchanged,
+                copy::copy_gives_new_etag,
+                keys::keys_unicode,
+                keys::keys_emoji,
+                keys::keys_percent_sequences,
+                keys::keys_spaces_and_specials,
+                keys::keys_dot_names,
+                keys::keys_max_length,
+                keys::keys_case_sensitive,
+                invalid_keys::invalid_keys_refused_on_write,
+                invalid_keys::invalid_keys_refused_on_read,
+                invalid_keys::invalid_keys_list_prefix,
+                large::large_streamed_unknown_length,
+                large::large_streamed_known_length,
+                large::large_ranged_read_in_middle,
+                concurrency::concurrency_writers_one_whole_winner,
+                concurrency::concurrency_readers_see_whole_blobs,
+                concurrency::concurrency_parallel_distinct_keys,
+                signing::signing_get,
+                signing::signing_put,
+                signing::signing_delete,
+                signing::signing_expiry_over_seven_days_is_invalid_input,
+            ]
+        }
+    };
+}
+
+/// Expands to one `#[test]` per behaviour; see [`conformance_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test_fns {
+    (($factory:path) [ $( $group:ident :: $name:ident ),* $(,)? ]) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::run($factory, stringify!($name), $crate::behaviours::$group::$name);
+            }
+        )*
+    };
+}
+
+/// Builds the table behind [`all_behaviours`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __behaviour_table {
+    (() [ $( $group:ident :: $name:ident ),* $(,)? ]) => {
+        vec![
+            $(
+                (
+                    stringify!($name),
+                    (|store| ::std::boxed::Box::pin($crate::behaviours::$group::$name(store)))
+                        as $crate::BehaviourFn,
+                )
+            ),*
+        ]
+    };
+}
+
+/// Expands, in the calling module, one `#[test] fn <behaviour>()` per
+/// conformance behaviour, each running against a fresh store from
+/// `$factory` (an `async fn() -> impl Into<Fixture>`; see the
+/// [crate docs](crate) for the factory contract).
+///
+/// ```ignore
+/// async fn factory() -> storage_core::memory::MemoryStore {
+///     storage_core::memory::MemoryStore::new()
+/// }
+/// storage_testkit::conformance_tests!(factory);
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:path) => {
+        $crate::__with_behaviours!(__conformance_test_fns!($factory));
+    };
+}
+
+/// Every behaviour with its name, in suite order, for running the suite
+/// without the macro (a custom harness, a smoke check at start-up).
+///
+/// ```
+/// let all = storage_testkit::all_behaviours();
+/// assert!(all.iter().any(|(name, _)| *name == "put_get_roundtrip"));
+/// ```
+pub fn all_behaviours() -> Vec<(&'static str, BehaviourFn)> {
+    __with_behaviours!(__behaviour_table!())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The suite must fail a store that breaks the contract, not only pass
+    //! the reference one.
+
+    use storage_core::memory::MemoryStore;
+    use storage_core::{
+        async_trait, Blob, BlobKey, BlobMeta, Body, Capabilities, CopyOptions, GetOptions,
+        ListOptions, ListPage, Provider, PutOptions, Result, SignOptions, SignedRequest,
+    };
+
+    use super::*;
+
+    /// A store whose `delete` silently does nothing.
+    #[derive(Debug, Default)]
+    struct IgnoresDeletes(MemoryStore);
+
+    #[async_trait]
+    impl BlobStore for IgnoresDeletes {
+        fn provider(&self) -> Provider {
+            Provider::Custom("ignores-deletes")
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.0.capabilities()
+        }
+        async fn put(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
+            self.0.put(key, body, opts).await
+        }
+        async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
+            self.0.get(key, opts).await
+        }
+        async fn head(&self, key: &BlobKey) -> Result<BlobMeta> {
+            self.0.head(key).await
+        }
+        async fn delete(&self, _key: &BlobKey) -> Result<()> {
+            Ok(())
+        }
+        async fn list(&self, opts: ListOptions) -> Result<ListPage> {
+            self.0.list(opts).await
+        }
+        async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
+            self.0.copy(from, to, opts).await
+        }
+        async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
+            self.0.signed_url(key, opts).await
+        }
+    }
+
+    async fn broken() -> IgnoresDeletes {
+        IgnoresDeletes::default()
+    }
+
+    #[test]
+    #[should_panic(expected = "`delete_removes` failed on provider `ignores-deletes`")]
+    fn a_behaviour_failure_names_the_behaviour_and_provider() {
+        run(broken, "delete_removes", behaviours::delete::delete_removes);
+    }
+
+    #[test]
+    #[should_panic(expected = "minimal failing sequence")]
+    fn the_model_catches_ignored_deletes() {
+        model::run(broken);
+    }
+
+    #[test]
+    fn every_behaviour_has_a_unique_name() {
+        let mut names: Vec<_> = all_behaviours().into_iter().map(|(n, _)| n).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        assert!(count >= 45, "{count} behaviours");
+    }
+}
