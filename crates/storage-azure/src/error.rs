@@ -1,0 +1,226 @@
+//! Mapping object_store's errors to [`storage_core::Error`], with the
+//! provider and key attached and every URL in the text redacted.
+//!
+//! object_store keeps the HTTP status of a failed request in a private type,
+//! so the status is read back from the error text ("status code: 429"); the
+//! kinds object_store does expose (not found, precondition, …) are used first.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use object_store::client::{HttpError, HttpErrorKind};
+use storage_core::redact::redact_url;
+use storage_core::{Error, ErrorKind, Provider};
+
+/// Which operation failed, so the same HTTP answer maps to what the caller
+/// asked (a 404 on a conditional write means the precondition failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Read,
+    Write,
+    WriteIfMatch,
+    WriteCreate,
+    Delete,
+    List,
+    Copy,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Read => "read",
+            Op::Write | Op::WriteIfMatch | Op::WriteCreate => "write",
+            Op::Delete => "delete",
+            Op::List => "list",
+            Op::Copy => "copy",
+        }
+    }
+}
+
+/// Maps `err`, raised while doing `op` on `key`.
+pub(crate) fn map_error(err: object_store::Error, op: Op, key: Option<&str>) -> Error {
+    use object_store::Error as OsError;
+    let text = redact_text(&chain_text(&err));
+    let (kind, retryable) = match &err {
+        OsError::NotFound { .. } => (not_found_kind(op), None),
+        OsError::AlreadyExists { .. } if op == Op::WriteIfMatch => {
+            (ErrorKind::PreconditionFailed, None)
+        }
+        OsError::AlreadyExists { .. } => (ErrorKind::AlreadyExists, None),
+        OsError::Precondition { .. } if op == Op::WriteCreate => (ErrorKind::AlreadyExists, None),
+        OsError::Precondition { .. } | OsError::NotModified { .. } => {
+            (ErrorKind::PreconditionFailed, None)
+        }
+        OsError::NotSupported { .. } | OsError::NotImplemented => (
+            ErrorKind::Unsupported {
+                op: "this operation",
+            },
+            None,
+        ),
+        OsError::PermissionDenied { .. } => (ErrorKind::Forbidden, None),
+        OsError::Unauthenticated { .. } => (ErrorKind::Unauthorized, None),
+        OsError::InvalidPath { .. } => (ErrorKind::InvalidKey, None),
+        _ => classify(&err, &text, op),
+    };
+    let mut out =
+        Error::new(kind, Provider::Azure).with_message(format!("{} failed: {text}", op.name()));
+    if let Some(key) = key {
+        out = out.with_key(key);
+    }
+    if let Some(r) = retryable {
+        out = out.with_retryable(r);
+    }
+    out
+}
+
+fn not_found_kind(op: Op) -> ErrorKind {
+    match op {
+        Op::WriteIfMatch => ErrorKind::PreconditionFailed,
+        _ => ErrorKind::NotFound,
+    }
+}
+
+/// Kinds for errors object_store reports as `Generic`: transport failures
+/// from the HTTP client, or an HTTP status.
+fn classify(err: &object_store::Error, text: &str, op: Op) -> (ErrorKind, Option<bool>) {
+    // object_store checks a range against the size the server reported
+    // (its error type for that is private).
+    if text.contains("Wanted range starting at") || text.contains("Range started at") {
+        return (ErrorKind::InvalidInput, None);
+    }
+    if let Some(status) = status_in(text) {
+        return match status {
+            400 => (ErrorKind::InvalidInput, None),
+            401 => (ErrorKind::Unauthorized, None),
+            403 => (ErrorKind::Forbidden, None),
+            404 => (not_found_kind(op), None),
+            409 if op == Op::WriteIfMatch => (ErrorKind::PreconditionFailed, None),
+            409 => (ErrorKind::AlreadyExists, None),
+            412 if op == Op::WriteCreate => (ErrorKind::AlreadyExists, None),
+            412 => (ErrorKind::PreconditionFailed, None),
+            413 => (ErrorKind::TooLarge, None),
+            416 => (ErrorKind::InvalidInput, None),
+            408 => (ErrorKind::Timeout, None),
+            429 => (ErrorKind::RateLimited { retry_after: None }, None),
+            // Azure answers throttling with 503 ServerBusy as well.
+            503 => (
+                ErrorKind::RateLimited {
+                    retry_after: Some(Duration::from_secs(1)),
+                },
+                None,
+            ),
+            500..=599 => (ErrorKind::Backend, Some(true)),
+            _ => (ErrorKind::Backend, Some(false)),
+        };
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
+    while let Some(e) = source {
+        if let Some(http) = e.downcast_ref::<HttpError>() {
+            return match http.kind() {
+                HttpErrorKind::Timeout => (ErrorKind::Timeout, None),
+                HttpErrorKind::Connect | HttpErrorKind::Request | HttpErrorKind::Interrupted => {
+                    (ErrorKind::Transport, None)
+                }
+                HttpErrorKind::Decode => (ErrorKind::Transport, Some(false)),
+                _ => (ErrorKind::Backend, Some(false)),
+            };
+        }
+        source = e.source();
+    }
+    (ErrorKind::Backend, Some(false))
+}
+
+/// Finds `status code: NNN` in object_store's text.
+fn status_in(text: &str) -> Option<u16> {
+    let marker = "status code: ";
+    let at = text.find(marker)? + marker.len();
+    text.get(at..at + 3)?.parse().ok()
+}
+
+fn chain_text(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let s = e.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// Hides signatures in every URL-like word of `text`, and cuts very long
+/// service answers.
+pub(crate) fn redact_text(text: &str) -> String {
+    let redacted: Vec<String> = text
+        .split(' ')
+        .map(|word| {
+            if word.contains("://") || word.contains("sig=") || word.contains('?') {
+                redact_url(word)
+            } else {
+                word.to_string()
+            }
+        })
+        .collect();
+    let joined = redacted.join(" ");
+    if joined.chars().count() > 1000 {
+        let cut: String = joined.chars().take(1000).collect();
+        format!("{cut}…")
+    } else {
+        joined
+    }
+}
+
+/// An error for a failing upload body or any failure of ours, tagged.
+pub(crate) fn tag(err: Error, key: &str) -> Error {
+    err.with_provider(Provider::Azure).with_key(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_read_from_object_store_text() {
+        assert_eq!(
+            status_in("Server returned non-2xx status code: 429 Too Many Requests: "),
+            Some(429)
+        );
+        assert_eq!(status_in("no status here"), None);
+    }
+
+    #[test]
+    fn urls_in_messages_lose_their_signatures() {
+        let text =
+            "Error performing PUT http://127.0.0.1:1/acct/c/k?sv=2022-11-02&sig=SECRET%2B in 1s";
+        let out = redact_text(text);
+        assert!(!out.contains("SECRET"), "{out}");
+        assert!(out.contains("sig=[redacted]"), "{out}");
+    }
+
+    #[test]
+    fn kinds_follow_the_operation() {
+        let nf = || object_store::Error::NotFound {
+            path: "k".into(),
+            source: "missing".into(),
+        };
+        assert_eq!(
+            map_error(nf(), Op::Read, Some("k")).kind(),
+            &ErrorKind::NotFound
+        );
+        assert_eq!(
+            map_error(nf(), Op::WriteIfMatch, Some("k")).kind(),
+            &ErrorKind::PreconditionFailed
+        );
+        let pre = object_store::Error::Precondition {
+            path: "k".into(),
+            source: "etag".into(),
+        };
+        assert_eq!(
+            map_error(pre, Op::WriteCreate, None).kind(),
+            &ErrorKind::AlreadyExists
+        );
+    }
+}

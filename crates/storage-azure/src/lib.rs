@@ -1,0 +1,369 @@
+//! Azure Blob Storage for the [`BlobStore`] contract, on top of
+//! [`object_store`]'s Azure backend (Azurite works the same way).
+//!
+//! - Configure with [`AzureConfig::from_env`] (see [`config`] for the
+//!   variables) or [`AzureConfig::from_lookup`]; bad settings fail there,
+//!   naming the variable.
+//! - Uploads stream: a body larger than one part (8 MiB by default) goes up
+//!   as blocks, committed only at the end, so a failed upload leaves nothing
+//!   behind. Azure drops uncommitted blocks after 7 days.
+//! - `PutMode::Create`/`IfMatch` are enforced by Azure on single-request
+//!   uploads; a conditional body larger than one part is `Unsupported`.
+//! - `copy` with `PutMode::IfMatch` reads the source and writes it with the
+//!   condition, so it is limited to one part as well.
+//! - Signed URLs are SAS: service SAS with an account key, user delegation
+//!   SAS with Entra ID credentials (see [`sign`](crate) notes in the docs of
+//!   [`AzureStore::signed_url`](BlobStore::signed_url)).
+//! - Account keys, SAS tokens and connection strings never appear in
+//!   `Debug`, `Display` or errors.
+//!
+//! ```no_run
+//! use storage_azure::{AzureConfig, AzureStore};
+//! use storage_core::BlobStoreExt;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> storage_core::Result<()> {
+//! let store = AzureStore::new(AzureConfig::from_env()?)?;
+//! store.put_bytes("recordings/a.webm", vec![1, 2, 3]).await?;
+//! assert_eq!(store.get_bytes("recordings/a.webm").await?.len(), 3);
+//! # Ok(()) }
+//! ```
+
+mod client;
+pub mod config;
+mod connection_string;
+mod delegation;
+mod error;
+mod list;
+mod meta;
+mod sign;
+mod upload;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
+use object_store::azure::MicrosoftAzure;
+use object_store::path::Path;
+use object_store::{GetOptions as OsGetOptions, GetRange, ObjectStore};
+use storage_core::{
+    Blob, BlobKey, BlobMeta, BlobStore, Body, ByteRange, Capabilities, CopyOptions, Error,
+    ErrorKind, GetOptions, ListEntry, ListOptions, ListPage, Provider, PutMode, PutOptions, Result,
+    SignOptions, SignedRequest,
+};
+
+pub use config::{validate_container, AzureConfig, AzureCredentials, IdentitySettings};
+pub use connection_string::{
+    ConnectionString, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY, EMULATOR_BLOB_ENDPOINT,
+};
+
+use crate::delegation::DelegationCache;
+use crate::error::{map_error, tag, Op};
+use crate::upload::{upload, UploadPlan};
+
+/// A [`BlobStore`] on one Azure Blob container.
+///
+/// Cloning is cheap; clones share the HTTP connection pool.
+///
+/// ```
+/// use storage_azure::{AzureConfig, AzureStore};
+/// use storage_core::{BlobStore, Provider};
+/// let config = AzureConfig::from_lookup(|var| {
+///     (var == "AZURE_STORAGE_CONNECTION_STRING").then(|| "UseDevelopmentStorage=true".to_string())
+/// })?;
+/// let store = AzureStore::new(config)?;
+/// assert_eq!(store.provider(), Provider::Azure);
+/// assert!(store.capabilities().sign_put);
+/// # Ok::<(), storage_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct AzureStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: AzureConfig,
+    client: MicrosoftAzure,
+    delegation: DelegationCache,
+}
+
+impl AzureStore {
+    /// A store for `config`. No request is made; a missing container shows
+    /// up as `NotFound` on first use.
+    pub fn new(config: AzureConfig) -> Result<Self> {
+        let client = client::build(&config)?;
+        Ok(AzureStore {
+            inner: Arc::new(Inner {
+                config,
+                client,
+                delegation: DelegationCache::default(),
+            }),
+        })
+    }
+
+    /// A store configured from the environment (see [`config`]).
+    pub fn from_env() -> Result<Self> {
+        Self::new(AzureConfig::from_env()?)
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &AzureConfig {
+        &self.inner.config
+    }
+
+    fn client(&self) -> &MicrosoftAzure {
+        &self.inner.client
+    }
+
+    fn path(key: &BlobKey) -> Result<Path> {
+        Path::parse(key.as_str()).map_err(|e| {
+            Error::new(ErrorKind::InvalidKey, Provider::Azure)
+                .with_key(key.as_str())
+                .with_message(e.to_string())
+        })
+    }
+
+    /// `GET` (or `HEAD`) with properties.
+    async fn fetch(&self, key: &BlobKey, options: OsGetOptions) -> Result<object_store::GetResult> {
+        let path = Self::path(key)?;
+        self.client()
+            .get_opts(&path, options)
+            .await
+            .map_err(|e| map_error(e, Op::Read, Some(key.as_str())))
+    }
+
+    /// The blob's properties after a write that returned `etag`; falls back
+    /// to what was sent if another writer replaced the blob meanwhile.
+    async fn meta_after_write(
+        &self,
+        key: &BlobKey,
+        etag: Option<String>,
+        fallback: impl FnOnce() -> BlobMeta,
+    ) -> Result<BlobMeta> {
+        let head = self.head(key).await;
+        match (head, etag) {
+            (Ok(meta), Some(etag)) if meta.etag == meta::normalize_etag(&etag) => Ok(meta),
+            (Ok(meta), None) => Ok(meta),
+            (_, Some(etag)) => {
+                let mut meta = fallback();
+                meta.etag = meta::normalize_etag(&etag);
+                Ok(meta)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// Copy under a destination etag: read the source and write it with the
+    /// condition, since object_store's copy cannot carry `If-Match`.
+    async fn copy_if_match(&self, from: &BlobKey, to: &BlobKey, etag: &str) -> Result<BlobMeta> {
+        let source = self.fetch(from, OsGetOptions::default()).await?;
+        let size = source.meta.size;
+        if size > self.config().part_size() as u64 {
+            return Err(
+                Error::unsupported(Provider::Azure, "copy with PutMode::IfMatch")
+                    .with_key(to.as_str())
+                    .with_message("a conditional copy is limited to one part; raise the part size"),
+            );
+        }
+        let attributes = source.attributes.clone();
+        let source_meta = meta::blob_meta(to.clone(), &source.meta, &source.attributes);
+        let bytes = source
+            .bytes()
+            .await
+            .map_err(|e| map_error(e, Op::Read, Some(from.as_str())))?;
+        let opts = object_store::PutOptions {
+            mode: object_store::PutMode::Update(object_store::UpdateVersion {
+                e_tag: Some(etag.to_string()),
+                version: None,
+            }),
+            attributes,
+            ..Default::default()
+        };
+        let result = self
+            .client()
+            .put_opts(&Self::path(to)?, bytes.into(), opts)
+            .await
+            .map_err(|e| map_error(e, Op::WriteIfMatch, Some(to.as_str())))?;
+        self.meta_after_write(to, result.e_tag, || source_meta)
+            .await
+    }
+}
+
+impl AzureStore {
+    /// The error for a ranged read that failed: `InvalidInput` when the
+    /// range selects nothing of the blob as it is now, else the read's own.
+    async fn range_error(&self, key: &BlobKey, range: Option<ByteRange>, err: Error) -> Error {
+        if err.is_not_found() {
+            return err;
+        }
+        match (range, self.head(key).await) {
+            (Some(range), Ok(meta)) => match range.resolve(meta.size) {
+                Err(unsatisfiable) => tag(unsatisfiable, key.as_str()),
+                Ok(_) => err,
+            },
+            _ => err,
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for AzureStore {
+    fn provider(&self) -> Provider {
+        Provider::Azure
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        match self.config().credentials() {
+            AzureCredentials::Sas(_) => Capabilities::unsigned(),
+            _ => Capabilities::all(),
+        }
+    }
+
+    async fn put(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
+        opts.validate().map_err(|e| tag(e, key.as_str()))?;
+        let path = Self::path(key)?;
+        let plan = UploadPlan {
+            key: key.as_str(),
+            path: &path,
+            mode: &opts.mode,
+            attributes: meta::attributes_for(key, &opts),
+            part_size: self.config().part_size(),
+            max_concurrency: self.config().max_concurrency(),
+        };
+        let uploaded = upload(self.client(), body, plan).await?;
+        let size = uploaded.size;
+        self.meta_after_write(key, uploaded.etag, || {
+            let mut meta = BlobMeta::new(
+                key.clone(),
+                size,
+                String::new(),
+                std::time::SystemTime::now(),
+                opts.content_type_for(key),
+            );
+            meta.cache_control = opts.cache_control.clone();
+            meta.content_disposition = opts.content_disposition.clone();
+            meta.metadata = opts.metadata.clone();
+            meta
+        })
+        .await
+    }
+
+    async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
+        opts.validate().map_err(|e| tag(e, key.as_str()))?;
+        let mut options = OsGetOptions::default();
+        options.range = match opts.range {
+            None => None,
+            Some(ByteRange::Bounded { start, end }) => Some(GetRange::Bounded(start..end)),
+            Some(ByteRange::From(start)) => Some(GetRange::Offset(start)),
+            Some(ByteRange::Suffix(n)) => {
+                // Azure has no suffix ranges: resolve against the current
+                // size and pin the read to that version with If-Match.
+                let head = self.head(key).await?;
+                let range = ByteRange::Suffix(n)
+                    .resolve(head.size)
+                    .map_err(|e| tag(e, key.as_str()))?;
+                options.if_match = Some(head.etag.clone());
+                if range.is_empty() {
+                    let empty = futures::stream::empty().boxed();
+                    return Ok(Blob::new(head, range, empty));
+                }
+                Some(GetRange::Bounded(range))
+            }
+        };
+        let ranged = options.range.is_some();
+        let result = match self.fetch(key, options).await {
+            Ok(result) => result,
+            // An empty blob answers any range with a Content-Range that
+            // object_store cannot parse; report what the range means instead.
+            Err(e) if ranged => return Err(self.range_error(key, opts.range, e).await),
+            Err(e) => return Err(e),
+        };
+        let meta = meta::blob_meta(key.clone(), &result.meta, &result.attributes);
+        let range = result.range.clone();
+        let owned_key = key.as_str().to_string();
+        let stream = result
+            .into_stream()
+            .map_err(move |e| map_error(e, Op::Read, Some(&owned_key)))
+            .boxed();
+        Ok(Blob::new(meta, range, stream))
+    }
+
+    async fn head(&self, key: &BlobKey) -> Result<BlobMeta> {
+        let options = OsGetOptions {
+            head: true,
+            ..Default::default()
+        };
+        let result = self.fetch(key, options).await?;
+        Ok(meta::blob_meta(
+            key.clone(),
+            &result.meta,
+            &result.attributes,
+        ))
+    }
+
+    async fn delete(&self, key: &BlobKey) -> Result<()> {
+        match self.client().delete(&Self::path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(map_error(e, Op::Delete, Some(key.as_str()))),
+        }
+    }
+
+    async fn list(&self, opts: ListOptions) -> Result<ListPage> {
+        list::page(self.client(), &opts, |key| async move {
+            match self.head(&key).await {
+                Ok(meta) => Ok(Some(ListEntry::new(
+                    key,
+                    meta.size,
+                    meta.etag,
+                    meta.last_modified,
+                ))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
+        let (src, dst) = (Self::path(from)?, Self::path(to)?);
+        let copied = match &opts.mode {
+            PutMode::Overwrite => self.client().copy(&src, &dst).await,
+            PutMode::Create => self.client().copy_if_not_exists(&src, &dst).await,
+            PutMode::IfMatch(etag) => return self.copy_if_match(from, to, etag).await,
+        };
+        match copied {
+            Ok(()) => self.head(to).await,
+            // object_store names the source in a failed copy; a 404 means it is missing.
+            Err(e @ object_store::Error::NotFound { .. }) => {
+                Err(map_error(e, Op::Copy, Some(from.as_str())))
+            }
+            Err(e) => {
+                let op = if opts.mode == PutMode::Create {
+                    Op::WriteCreate
+                } else {
+                    Op::Copy
+                };
+                Err(map_error(e, op, Some(to.as_str())))
+            }
+        }
+    }
+
+    /// A SAS URL for one method on one blob (see the crate docs).
+    async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
+        sign::sign(
+            self.config(),
+            self.client(),
+            &self.inner.delegation,
+            key,
+            &opts,
+        )
+        .await
+    }
+}
+
+impl fmt::Debug for AzureStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureStore")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
