@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use fs4::fs_std::FileExt;
 use tokio::process::Command;
 use vercel_blob_emulator::{Emulator, StorageConfig};
 
@@ -15,66 +14,10 @@ fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk-tests")
 }
 
-async fn require_tool(name: &str) {
-    let out = Command::new(name).arg("--version").output().await;
-    match out {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!(
-            "`{name} --version` failed ({}); the official SDK test needs Node.js and npm.\n{}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => panic!(
-            "`{name}` not found ({e}); install Node.js 20+ and npm to run the official SDK test"
-        ),
-    }
-}
-
-/// Installs the pinned SDK once; the lock keeps parallel test processes
-/// from running `npm ci` over each other.
-async fn ensure_node_modules(dir: &Path) {
-    let marker = dir.join("node_modules/@vercel/blob/package.json");
-    if marker.is_file() {
-        return;
-    }
-    let lock_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vercel-sdk-tests-npm-ci.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .expect("open npm ci lock file");
-    let lock = tokio::task::spawn_blocking(move || {
-        lock.lock_exclusive().expect("take npm ci lock");
-        lock
-    })
-    .await
-    .expect("lock task");
-    if !marker.is_file() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(dir)
-            .output()
-            .await
-            .expect("spawn npm ci");
-        assert!(
-            out.status.success(),
-            "npm ci failed in {} ({}):\n{}\n{}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    FileExt::unlock(&lock).expect("release npm ci lock");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_sdk_against_emulator() {
-    require_tool("node").await;
-    require_tool("npm").await;
+    storage_testkit::node::ensure_npm_packages(&sdk_dir());
     let dir = sdk_dir();
-    ensure_node_modules(&dir).await;
 
     let data = tempfile::tempdir().expect("temp dir");
     for storage in [
