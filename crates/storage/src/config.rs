@@ -26,6 +26,12 @@ pub enum StorageConfig {
     Local(storage_local::LocalConfig),
     /// Blobs in process memory, gone at exit (`BLOB_STORAGE_PROVIDER=memory`).
     Memory,
+    /// Azure Blob Storage or Azurite (`BLOB_STORAGE_PROVIDER=azure`).
+    #[cfg(feature = "azure")]
+    Azure(storage_azure::AzureConfig),
+    /// Vercel Blob or its emulator (`BLOB_STORAGE_PROVIDER=vercel`).
+    #[cfg(feature = "vercel")]
+    Vercel(storage_vercel::VercelConfig),
 }
 
 impl StorageConfig {
@@ -44,13 +50,8 @@ impl StorageConfig {
         match provider.as_deref().unwrap_or("local") {
             "local" => local(&lookup),
             "memory" => Ok(StorageConfig::Memory),
-            name @ ("azure" | "vercel") => Err(Error::config(
-                PROVIDER_VAR,
-                format!(
-                    "the {name} provider is not available in this version of the library yet; \
-                     set {PROVIDER_VAR} to local or memory"
-                ),
-            )),
+            "azure" => azure(&lookup),
+            "vercel" => vercel(&lookup),
             other => Err(Error::config(
                 PROVIDER_VAR,
                 format!(
@@ -69,9 +70,36 @@ fn local(lookup: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
 
 #[cfg(not(feature = "local"))]
 fn local(_: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
-    Err(Error::config(
+    Err(not_compiled_in("local"))
+}
+
+#[cfg(feature = "azure")]
+fn azure(lookup: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    storage_azure::AzureConfig::from_lookup(lookup).map(StorageConfig::Azure)
+}
+
+#[cfg(not(feature = "azure"))]
+fn azure(_: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    Err(not_compiled_in("azure"))
+}
+
+#[cfg(feature = "vercel")]
+fn vercel(lookup: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    storage_vercel::VercelConfig::from_lookup(lookup).map(StorageConfig::Vercel)
+}
+
+#[cfg(not(feature = "vercel"))]
+fn vercel(_: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    Err(not_compiled_in("vercel"))
+}
+
+#[cfg(not(all(feature = "local", feature = "azure", feature = "vercel")))]
+fn not_compiled_in(name: &str) -> Error {
+    Error::config(
         PROVIDER_VAR,
-        "the local provider is not compiled in; enable the `local` feature of the `storage` \
-         crate, or set BLOB_STORAGE_PROVIDER to another provider",
-    ))
+        format!(
+            "the {name} provider is not compiled in; enable the `{name}` feature of the \
+             `storage` crate, or set {PROVIDER_VAR} to another provider"
+        ),
+    )
 }

@@ -21,7 +21,8 @@
 //! |---|---|---|
 //! | `local` (or unset) | files under a directory | `LOCAL_STORAGE_PATH` (default `./.blobs`) |
 //! | `memory` | process memory | none |
-//! | `azure`, `vercel` | not available yet | |
+//! | `azure` | Azure Blob Storage, Azurite | `AZURE_STORAGE_CONNECTION_STRING`, or `AZURE_STORAGE_ACCOUNT_NAME` + `AZURE_STORAGE_ACCOUNT_KEY` (else the managed-identity chain), `AZURE_STORAGE_CONTAINER_NAME`, `AZURE_STORAGE_USE_EMULATOR`, `AZURITE_BLOB_STORAGE_URL` |
+//! | `vercel` | Vercel Blob, the emulator | `BLOB_READ_WRITE_TOKEN`, `VERCEL_BLOB_API_URL`, `BLOB_STORAGE_ACCESS`, `VERCEL_BLOB_HOST_URL` |
 //!
 //! A missing or malformed variable fails here, naming the variable, never
 //! later at the first request.
@@ -35,6 +36,12 @@ pub use storage_core::*;
 
 #[cfg(feature = "local")]
 pub use storage_local as local;
+
+#[cfg(feature = "azure")]
+pub use storage_azure as azure;
+
+#[cfg(feature = "vercel")]
+pub use storage_vercel as vercel;
 
 /// Builds the store that the environment describes.
 ///
@@ -86,5 +93,9 @@ pub fn from_config(config: StorageConfig) -> Result<Arc<dyn BlobStore>> {
         #[cfg(feature = "local")]
         StorageConfig::Local(local) => Arc::new(storage_local::LocalStore::new(local)?),
         StorageConfig::Memory => Arc::new(memory::MemoryStore::new()),
+        #[cfg(feature = "azure")]
+        StorageConfig::Azure(azure) => Arc::new(storage_azure::AzureStore::new(azure)?),
+        #[cfg(feature = "vercel")]
+        StorageConfig::Vercel(vercel) => Arc::new(storage_vercel::VercelStore::new(vercel)?),
     })
 }
