@@ -10,6 +10,12 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // The library reports through `tracing` (e.g. that local signed URLs use
+    // a generated key); show those lines on stderr.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::stderr)
+        .init();
     let port = match std::env::var("PORT") {
         Ok(p) => match p.parse::<u16>() {
             Ok(p) => p,
