@@ -189,6 +189,27 @@ impl AzureStore {
 }
 
 impl AzureStore {
+    /// [`BlobStore::signed_url`] as if the clock read `now`. Not part of the
+    /// API: it exists so tests can sign a SAS whose validity window lies
+    /// entirely in the past and check that Azure refuses it.
+    #[doc(hidden)]
+    pub async fn signed_url_at(
+        &self,
+        key: &BlobKey,
+        opts: SignOptions,
+        now: std::time::SystemTime,
+    ) -> Result<SignedRequest> {
+        sign::sign(
+            self.config(),
+            self.client(),
+            &self.inner.delegation,
+            key,
+            &opts,
+            now,
+        )
+        .await
+    }
+
     /// The error for a ranged read that failed: `InvalidInput` when the
     /// range selects nothing of the blob as it is now, else the read's own.
     async fn range_error(&self, key: &BlobKey, range: Option<ByteRange>, err: Error) -> Error {
@@ -349,14 +370,8 @@ impl BlobStore for AzureStore {
 
     /// A SAS URL for one method on one blob (see the crate docs).
     async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
-        sign::sign(
-            self.config(),
-            self.client(),
-            &self.inner.delegation,
-            key,
-            &opts,
-        )
-        .await
+        self.signed_url_at(key, opts, std::time::SystemTime::now())
+            .await
     }
 }
 

@@ -191,13 +191,15 @@ fn blob_url(config: &AzureConfig, key: &BlobKey) -> String {
     )
 }
 
-/// Signs `opts` for `key`.
+/// Signs `opts` for `key` as of `now` (the clock is a parameter so tests
+/// can produce a SAS that has already expired).
 pub(crate) async fn sign(
     config: &AzureConfig,
     client: &MicrosoftAzure,
     cache: &DelegationCache,
     key: &BlobKey,
     opts: &SignOptions,
+    now: SystemTime,
 ) -> Result<SignedRequest> {
     let tag = |e: Error| e.with_provider(Provider::Azure).with_key(key.as_str());
     opts.validate().map_err(tag)?;
@@ -220,7 +222,6 @@ pub(crate) async fn sign(
                 "content type and disposition have no meaning for a delete URL",
             )));
     }
-    let now = SystemTime::now();
     let expires_at = now + opts.expires_in;
     let start: DateTime<Utc> = (now - CLOCK_SKEW).into();
     let expiry: DateTime<Utc> = expires_at.into();

@@ -33,7 +33,7 @@
 mod docker;
 mod install;
 mod process;
-mod shared_key;
+pub mod shared_key;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

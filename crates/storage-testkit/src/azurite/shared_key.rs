@@ -1,5 +1,6 @@
 //! The Shared Key request signature, just enough to create containers on
-//! Azurite (and any Azure account) without an SDK.
+//! Azurite (and any Azure account) without an SDK, and for tests that play
+//! "another Azure client" over plain REST.
 //!
 //! The string-to-sign is the verb, eleven standard headers (empty here but
 //! `Content-Length`, which is empty when zero), the `x-ms-` headers sorted,
@@ -11,20 +12,23 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// A request to sign.
-pub(crate) struct Request<'a> {
+pub struct Request<'a> {
+    /// The HTTP method, e.g. `PUT`.
     pub method: &'a str,
+    /// The storage account name.
     pub account: &'a str,
     /// The URL path, e.g. `/devstoreaccount1/mycontainer` on Azurite.
     pub path: &'a str,
     /// Query parameters (names lowercase).
     pub query: &'a [(&'a str, &'a str)],
-    /// `x-ms-*` headers (names lowercase).
+    /// `x-ms-*` headers (names lowercase), `x-ms-date` and `x-ms-version` included.
     pub ms_headers: &'a [(&'a str, &'a str)],
+    /// The body's length in bytes.
     pub content_length: u64,
 }
 
 /// The string-to-sign for `req`.
-pub(crate) fn string_to_sign(req: &Request<'_>) -> String {
+pub fn string_to_sign(req: &Request<'_>) -> String {
     let length = if req.content_length == 0 {
         String::new()
     } else {
@@ -46,7 +50,7 @@ pub(crate) fn string_to_sign(req: &Request<'_>) -> String {
 }
 
 /// The `Authorization` header value for `req` under the base64 `key`.
-pub(crate) fn authorization(req: &Request<'_>, key_b64: &str) -> Result<String, String> {
+pub fn authorization(req: &Request<'_>, key_b64: &str) -> Result<String, String> {
     let engine = base64::engine::general_purpose::STANDARD;
     let key = engine
         .decode(key_b64)
