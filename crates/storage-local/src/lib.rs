@@ -63,12 +63,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use storage_core::{
     Blob, BlobKey, BlobMeta, BlobStore, Body, Capabilities, CopyOptions, Error, GetOptions,
     ListOptions, ListPage, Provider, PutOptions, Result, SignOptions, SignedRequest,
 };
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 pub use config::{
     LocalConfig, BASE_URL_VAR, DEFAULT_BASE_URL, DEFAULT_ROOT, MIN_SIGNING_KEY_BYTES, PATH_VAR,
@@ -189,28 +188,18 @@ impl BlobStore for LocalStore {
     async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
         opts.validate()
             .map_err(|e| e.with_provider(Provider::Local).with_key(key.as_str()))?;
-        let opened = {
-            let (layout, key) = (self.layout.clone(), key.clone());
-            blocking(move || read::open(&layout, &key)).await?
+        let (meta, range, contents) = {
+            let (layout, key, range) = (self.layout.clone(), key.clone(), opts.range);
+            blocking(move || read::open_range(&layout, &key, range)).await?
         };
-        let range = match opts.range {
-            Some(r) => r
-                .resolve(opened.meta.size)
-                .map_err(|e| e.with_provider(Provider::Local).with_key(key.as_str()))?,
-            None => 0..opened.meta.size,
+        let body = match contents {
+            read::Contents::Inline(bytes) if bytes.is_empty() => futures::stream::empty().boxed(),
+            read::Contents::Inline(bytes) => {
+                futures::stream::once(async move { Ok(bytes) }).boxed()
+            }
+            read::Contents::File(file) => read::stream_file(file, range.end - range.start, key),
         };
-        let mut file = tokio::fs::File::from_std(opened.file);
-        if range.start > 0 {
-            file.seek(std::io::SeekFrom::Start(range.start))
-                .await
-                .map_err(|e| io_error(e, key.as_str(), "seeking to the range"))?;
-        }
-        let k = key.to_string();
-        let stream = ReaderStream::with_capacity(file.take(range.end - range.start), 64 * 1024);
-        let stream = futures::StreamExt::map(stream, move |chunk| {
-            chunk.map_err(|e| io_error(e, &k, "reading the blob"))
-        });
-        Ok(Blob::new(opened.meta, range, Box::pin(stream)))
+        Ok(Blob::new(meta, range, body))
     }
 
     async fn head(&self, key: &BlobKey) -> Result<BlobMeta> {
