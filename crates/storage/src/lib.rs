@@ -28,11 +28,13 @@
 //! later at the first request.
 
 mod config;
+mod url;
 
 use std::sync::Arc;
 
 pub use config::{StorageConfig, PROVIDER_VAR};
 pub use storage_core::*;
+pub use url::open;
 
 #[cfg(feature = "local")]
 pub use storage_local as local;
