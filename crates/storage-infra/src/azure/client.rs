@@ -1,0 +1,461 @@
+//! Requests on the wire to the blob service data plane: container
+//! properties, create, ACL (public access), metadata, delete, and blob
+//! service properties (CORS). Authenticated like `storage-azure`: Shared Key
+//! for an account key, the SAS appended for a SAS, and a bearer token from
+//! object_store's credential chain otherwise.
+//!
+//! Reads and idempotent writes are retried on 5xx, 429 and transport errors
+//! with a short capped backoff; `create container` is not retried blindly,
+//! but a `409 ContainerAlreadyExists` after a retried create counts as done.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::azure::{AzureCredential, AzureCredentialProvider, MicrosoftAzureBuilder};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use storage_azure::{AzureConfig, AzureCredentials};
+use storage_core::redact::Secret;
+
+use super::model;
+use super::shared_key::SharedKey;
+use crate::error::{InfraError, Result};
+use crate::manifest::Access;
+use crate::plan::{CorsRule, LiveContainer};
+
+/// The service version sent; old enough for Azurite, new enough for
+/// everything used here.
+const VERSION: &str = "2021-08-06";
+const ATTEMPTS: u32 = 4;
+
+enum Auth {
+    SharedKey(SharedKey),
+    Sas(Secret<String>),
+    Token(AzureCredentialProvider),
+}
+
+/// A data-plane client for one storage account.
+pub struct AzureClient {
+    http: reqwest::Client,
+    endpoint: String,
+    auth: Auth,
+}
+
+impl std::fmt::Debug for AzureClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureClient")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl AzureClient {
+    /// A client for the account `config` names (its container is ignored).
+    pub fn new(config: &AzureConfig) -> Result<AzureClient> {
+        let auth = match config.credentials() {
+            AzureCredentials::AccountKey(key) => Auth::SharedKey(
+                SharedKey::new(config.account(), key.expose()).map_err(InfraError::Usage)?,
+            ),
+            AzureCredentials::Sas(sas) => Auth::Sas(Secret::new(
+                sas.expose().trim_start_matches('?').to_string(),
+            )),
+            AzureCredentials::TokenChain(identity) => {
+                let mut builder = MicrosoftAzureBuilder::new()
+                    .with_account(config.account())
+                    .with_container_name(config.container())
+                    .with_endpoint(config.endpoint().to_string());
+                if let Some(id) = &identity.client_id {
+                    builder = builder.with_client_id(id.clone());
+                }
+                if let Some(tenant) = &identity.tenant_id {
+                    builder = builder.with_tenant_id(tenant.clone());
+                }
+                if let Some(file) = &identity.federated_token_file {
+                    builder = builder.with_federated_token_file(file.clone());
+                }
+                if let Some(secret) = &identity.client_secret {
+                    builder = builder.with_client_secret(secret.expose().clone());
+                }
+                let store = builder
+                    .with_use_azure_cli(identity.use_azure_cli)
+                    .build()
+                    .map_err(|e| InfraError::Usage(format!("cannot set up Azure identity: {e}")))?;
+                Auth::Token(Arc::clone(store.credentials()))
+            }
+            #[allow(unreachable_patterns)]
+            _ => {
+                return Err(InfraError::Usage(
+                    "this Azure credential kind is not supported by storage-infra".into(),
+                ))
+            }
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| InfraError::Usage(format!("cannot build the HTTP client: {e}")))?;
+        Ok(AzureClient {
+            http,
+            endpoint: config.endpoint().trim_end_matches('/').to_string(),
+            auth,
+        })
+    }
+
+    /// The account endpoint, for reports.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    // One private call site per REST operation; a request-builder type
+    // would add more code than it saves here.
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        op: &str,
+        method: Method,
+        container: &str,
+        query: &[(&str, &str)],
+        extra: HeaderMap,
+        body: Option<(String, &str)>,
+        retry: bool,
+    ) -> Result<Reply> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self
+                .send_once(
+                    method.clone(),
+                    container,
+                    query,
+                    extra.clone(),
+                    body.clone(),
+                )
+                .await;
+            let transient = match &outcome {
+                Ok(reply) => {
+                    reply.status.is_server_error() || reply.status == StatusCode::TOO_MANY_REQUESTS
+                }
+                Err(_) => true,
+            };
+            if !(retry && transient && attempt < ATTEMPTS) {
+                return outcome.map_err(|e| InfraError::backend(op, e));
+            }
+            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        container: &str,
+        query: &[(&str, &str)],
+        extra: HeaderMap,
+        body: Option<(String, &str)>,
+    ) -> std::result::Result<Reply, String> {
+        let mut url = url::Url::parse(&format!("{}/{container}", self.endpoint))
+            .map_err(|e| format!("bad endpoint URL: {e}"))?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        let mut headers = extra;
+        let now = httpdate::fmt_http_date(std::time::SystemTime::now());
+        headers.insert("x-ms-date", header(&now)?);
+        headers.insert("x-ms-version", HeaderValue::from_static(VERSION));
+        let (bytes, length) = match &body {
+            Some((text, content_type)) => {
+                headers.insert("content-type", header(content_type)?);
+                (text.clone().into_bytes(), text.len())
+            }
+            None => (Vec::new(), 0),
+        };
+        headers.insert("content-length", header(&length.to_string())?);
+        match &self.auth {
+            Auth::SharedKey(key) => {
+                let auth = key.authorization(method.as_str(), &url, &headers);
+                headers.insert("authorization", header(&auth)?);
+            }
+            Auth::Sas(sas) => {
+                let joined = match url.query() {
+                    Some(q) if !q.is_empty() => format!("{q}&{}", sas.expose()),
+                    _ => sas.expose().clone(),
+                };
+                url.set_query(Some(&joined));
+            }
+            Auth::Token(provider) => {
+                let credential = provider
+                    .get_credential()
+                    .await
+                    .map_err(|e| format!("getting an Entra ID token failed: {e}"))?;
+                match credential.as_ref() {
+                    AzureCredential::BearerToken(token) => {
+                        headers.insert("authorization", header(&format!("Bearer {token}"))?);
+                    }
+                    _ => return Err("the credential chain returned no bearer token".into()),
+                }
+            }
+        }
+        let response = self
+            .http
+            .request(method, url)
+            .headers(headers)
+            .body(bytes)
+            .send()
+            .await
+            // without_url: the URL may carry a SAS signature.
+            .map_err(|e| e.without_url().to_string())?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// A container's access level and metadata, or `None` when it does not exist.
+    pub async fn get_container(&self, name: &str) -> Result<Option<LiveContainer>> {
+        let op = format!("reading container `{name}`");
+        let reply = self
+            .send(
+                &op,
+                Method::GET,
+                name,
+                &[("restype", "container")],
+                HeaderMap::new(),
+                None,
+                true,
+            )
+            .await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        check(&op, &reply)?;
+        let mut metadata = BTreeMap::new();
+        for (key, value) in &reply.headers {
+            if let Some(meta) = key.as_str().strip_prefix("x-ms-meta-") {
+                metadata.insert(
+                    meta.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                );
+            }
+        }
+        Ok(Some(LiveContainer {
+            access: access_of(&reply.headers),
+            metadata,
+        }))
+    }
+
+    /// Creates a container.
+    pub async fn create_container(
+        &self,
+        name: &str,
+        access: Access,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let op = format!("creating container `{name}`");
+        let mut headers = meta_headers(metadata).map_err(|e| InfraError::backend(&op, e))?;
+        if let Some(value) = access_header(access) {
+            headers.insert("x-ms-blob-public-access", HeaderValue::from_static(value));
+        }
+        let reply = self
+            .send(
+                &op,
+                Method::PUT,
+                name,
+                &[("restype", "container")],
+                headers,
+                None,
+                false,
+            )
+            .await?;
+        check(&op, &reply)
+    }
+
+    /// Sets a container's public access, keeping its stored access policies:
+    /// `Set Container ACL` replaces both, so the current policies are read
+    /// first and sent back unchanged.
+    pub async fn set_access(&self, name: &str, access: Access) -> Result<()> {
+        let op = format!("changing the access level of `{name}`");
+        let acl_query = [("restype", "container"), ("comp", "acl")];
+        let current = self
+            .send(
+                &op,
+                Method::GET,
+                name,
+                &acl_query,
+                HeaderMap::new(),
+                None,
+                true,
+            )
+            .await?;
+        check(&op, &current)?;
+        let policies = current.body.trim_start_matches('\u{feff}').trim();
+        let policies = if policies.is_empty() {
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><SignedIdentifiers />".to_string()
+        } else {
+            policies.to_string()
+        };
+        let mut headers = HeaderMap::new();
+        if let Some(value) = access_header(access) {
+            headers.insert("x-ms-blob-public-access", HeaderValue::from_static(value));
+        }
+        let reply = self
+            .send(
+                &op,
+                Method::PUT,
+                name,
+                &acl_query,
+                headers,
+                Some((policies, "application/xml")),
+                true,
+            )
+            .await?;
+        check(&op, &reply)
+    }
+
+    /// Replaces a container's metadata.
+    pub async fn set_metadata(
+        &self,
+        name: &str,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let op = format!("updating the metadata of `{name}`");
+        let headers = meta_headers(metadata).map_err(|e| InfraError::backend(&op, e))?;
+        let reply = self
+            .send(
+                &op,
+                Method::PUT,
+                name,
+                &[("restype", "container"), ("comp", "metadata")],
+                headers,
+                None,
+                true,
+            )
+            .await?;
+        check(&op, &reply)
+    }
+
+    /// Deletes a container; `false` when it did not exist.
+    pub async fn delete_container(&self, name: &str) -> Result<bool> {
+        let op = format!("deleting container `{name}`");
+        let reply = self
+            .send(
+                &op,
+                Method::DELETE,
+                name,
+                &[("restype", "container")],
+                HeaderMap::new(),
+                None,
+                true,
+            )
+            .await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        check(&op, &reply).map(|()| true)
+    }
+
+    /// The blob service's CORS rules.
+    pub async fn get_cors(&self) -> Result<Vec<CorsRule>> {
+        let op = "reading the blob service properties (CORS)";
+        let reply = self
+            .send(
+                op,
+                Method::GET,
+                "",
+                &[("restype", "service"), ("comp", "properties")],
+                HeaderMap::new(),
+                None,
+                true,
+            )
+            .await?;
+        check(op, &reply)?;
+        model::parse_cors(&reply.body).map_err(|e| InfraError::backend(op, e))
+    }
+
+    /// Replaces the blob service's CORS rules, leaving its other properties alone.
+    pub async fn set_cors(&self, rules: &[CorsRule]) -> Result<()> {
+        let op = "setting the blob service CORS rules";
+        let reply = self
+            .send(
+                op,
+                Method::PUT,
+                "",
+                &[("restype", "service"), ("comp", "properties")],
+                HeaderMap::new(),
+                Some((model::cors_body(rules), "application/xml")),
+                true,
+            )
+            .await?;
+        check(op, &reply)
+    }
+}
+
+fn header(value: &str) -> std::result::Result<HeaderValue, String> {
+    HeaderValue::from_str(value).map_err(|_| "a header value is not valid ASCII".to_string())
+}
+
+fn meta_headers(metadata: &BTreeMap<String, String>) -> std::result::Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    for (key, value) in metadata {
+        let name = HeaderName::from_bytes(format!("x-ms-meta-{key}").as_bytes())
+            .map_err(|_| format!("metadata name `{key}` cannot be sent as a header"))?;
+        headers.insert(name, header(value)?);
+    }
+    Ok(headers)
+}
+
+fn access_header(access: Access) -> Option<&'static str> {
+    match access {
+        // Absent means private; Azure refuses an explicit "private" value.
+        Access::Private => None,
+        Access::Blob => Some("blob"),
+        Access::Container => Some("container"),
+    }
+}
+
+fn access_of(headers: &HeaderMap) -> Access {
+    match headers.get("x-ms-blob-public-access").map(|v| v.as_bytes()) {
+        Some(b"blob") => Access::Blob,
+        Some(b"container") => Access::Container,
+        _ => Access::Private,
+    }
+}
+
+fn check(op: &str, reply: &Reply) -> Result<()> {
+    if reply.status.is_success() {
+        return Ok(());
+    }
+    let detail = model::error_summary(&reply.body)
+        .or_else(|| {
+            reply
+                .headers
+                .get("x-ms-error-code")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        })
+        .unwrap_or_default();
+    let hint = match reply.status {
+        StatusCode::FORBIDDEN => {
+            " (check the account key, or that the SAS or identity may do this)"
+        }
+        _ => "",
+    };
+    Err(InfraError::backend(
+        op,
+        format!("HTTP {} {detail}{hint}", reply.status),
+    ))
+}

@@ -1,0 +1,243 @@
+//! The command-line verbs, as a library so `blobctl infra …` can mount them:
+//! `plan`, `apply`, `destroy --yes-really`, `export --format terraform|bicep`,
+//! with `--manifest storage.toml`, `--provider` and `--json` on every verb.
+//!
+//! Exit codes: 0 success (also "no changes"), 1 an operation failed
+//! (partly applied changes are listed), 2 bad usage, manifest or
+//! configuration. The provider is `--provider`, else
+//! `BLOB_STORAGE_PROVIDER`, else `local`, as for the app itself, and its
+//! settings come from the same environment variables the app reads.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::apply::{apply, Backend};
+use crate::azure::AzureBackend;
+use crate::error::{InfraError, Result};
+use crate::export::{bicep, terraform};
+use crate::local::LocalBackend;
+use crate::manifest::Manifest;
+use crate::report;
+use crate::vercel::VercelBackend;
+
+/// `storage-infra` / `blobctl infra`.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "storage-infra",
+    about = "Provision blob containers, access levels and CORS from storage.toml"
+)]
+pub struct InfraCommand {
+    /// The manifest.
+    #[arg(long, global = true, default_value = "storage.toml")]
+    pub manifest: PathBuf,
+    /// Print JSON for pipelines instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The backend; defaults to `BLOB_STORAGE_PROVIDER`, else `local`.
+    #[arg(long, global = true, value_enum)]
+    pub provider: Option<ProviderArg>,
+    /// What to do.
+    #[command(subcommand)]
+    pub verb: Verb,
+}
+
+/// The verbs.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Verb {
+    /// Show what `apply` would change; changes nothing.
+    Plan,
+    /// Make the live state match the manifest (idempotent).
+    Apply,
+    /// Delete the manifest's containers and everything in them.
+    Destroy {
+        /// Required: destroying is never implied.
+        #[arg(long)]
+        yes_really: bool,
+    },
+    /// Write the manifest as infrastructure code.
+    Export {
+        /// Output language.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+    },
+}
+
+/// A provider name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)]
+pub enum ProviderArg {
+    Azure,
+    Local,
+    Vercel,
+}
+
+/// An export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)]
+pub enum ExportFormat {
+    Terraform,
+    Bicep,
+}
+
+/// What a run printed and its exit code, for tests and embedders.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// The exit code (0, 1 or 2).
+    pub code: u8,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `cmd` against the process environment and terminal, printing its output.
+pub async fn run(cmd: InfraCommand) -> ExitCode {
+    let outcome = execute(cmd, &|var| std::env::var(var).ok(), &mut |prompt| {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).ok()?;
+        Some(line)
+    })
+    .await;
+    print!("{}", outcome.stdout);
+    eprint!("{}", outcome.stderr);
+    ExitCode::from(outcome.code)
+}
+
+/// Runs `cmd` with variables from `lookup`; `confirm` shows a prompt and
+/// returns the line typed (for `destroy`).
+pub async fn execute(
+    cmd: InfraCommand,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    confirm: &mut (dyn FnMut(&str) -> Option<String> + Send),
+) -> Outcome {
+    let json = cmd.json;
+    match execute_inner(cmd, lookup, confirm).await {
+        Ok((code, stdout)) => Outcome {
+            code,
+            stdout,
+            stderr: String::new(),
+        },
+        Err(e) => {
+            let code = e.exit_code();
+            if json {
+                let value = serde_json::json!({ "error": e.to_string(), "exit_code": code });
+                Outcome {
+                    code,
+                    stdout: format!("{}\n", report::json(&value)),
+                    stderr: String::new(),
+                }
+            } else {
+                Outcome {
+                    code,
+                    stdout: String::new(),
+                    stderr: format!("error: {e}\n"),
+                }
+            }
+        }
+    }
+}
+
+async fn execute_inner(
+    cmd: InfraCommand,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    confirm: &mut (dyn FnMut(&str) -> Option<String> + Send),
+) -> Result<(u8, String)> {
+    let manifest = Manifest::load(&cmd.manifest)?;
+    match cmd.verb {
+        Verb::Export { format } => {
+            let out = match format {
+                ExportFormat::Terraform => terraform::render(&manifest),
+                ExportFormat::Bicep => bicep::render(&manifest),
+            };
+            Ok((0, out))
+        }
+        Verb::Plan => {
+            let backend = backend(cmd.provider, lookup)?;
+            let plan = backend.plan(&manifest).await?;
+            let out = if cmd.json {
+                format!("{}\n", report::json(&plan))
+            } else {
+                report::plan_text(&plan)
+            };
+            Ok((0, out))
+        }
+        Verb::Apply => {
+            let backend = backend(cmd.provider, lookup)?;
+            let report = apply(backend.as_ref(), &manifest).await?;
+            let code = if report.succeeded() { 0 } else { 1 };
+            let out = if cmd.json {
+                format!("{}\n", report::json(&report))
+            } else {
+                report::apply_text(&report)
+            };
+            Ok((code, out))
+        }
+        Verb::Destroy { yes_really } => {
+            if !yes_really {
+                return Err(InfraError::Usage(
+                    "destroy deletes containers and every blob in them; pass --yes-really".into(),
+                ));
+            }
+            let names: Vec<&str> = manifest.containers.iter().map(|c| c.name()).collect();
+            let prompt = format!(
+                "This deletes the containers {} and all their blobs. Type `destroy` to go on: ",
+                names.join(", ")
+            );
+            let answer = confirm(&prompt).unwrap_or_default();
+            if answer.trim() != "destroy" {
+                return Err(InfraError::Usage(
+                    "not confirmed; nothing was deleted".into(),
+                ));
+            }
+            let backend = backend(cmd.provider, lookup)?;
+            let deleted = backend.destroy(&manifest).await?;
+            let out = if cmd.json {
+                format!(
+                    "{}\n",
+                    report::json(&serde_json::json!({ "deleted": deleted }))
+                )
+            } else if deleted.is_empty() {
+                "nothing to delete\n".to_string()
+            } else {
+                format!("deleted: {}\n", deleted.join(", "))
+            };
+            Ok((0, out))
+        }
+    }
+}
+
+fn backend(
+    provider: Option<ProviderArg>,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Box<dyn Backend>> {
+    let provider = match provider {
+        Some(p) => p,
+        None => match lookup("BLOB_STORAGE_PROVIDER").as_deref().map(str::trim) {
+            None | Some("") | Some("local") => ProviderArg::Local,
+            Some("azure") => ProviderArg::Azure,
+            Some("vercel") => ProviderArg::Vercel,
+            Some(other) => {
+                return Err(InfraError::Usage(format!(
+                    "BLOB_STORAGE_PROVIDER=`{other}` cannot be provisioned: use azure, vercel \
+                     or local (memory has nothing to provision)"
+                )))
+            }
+        },
+    };
+    Ok(match provider {
+        ProviderArg::Azure => Box::new(AzureBackend::new(
+            &storage_azure::AzureConfig::from_lookup(lookup)?,
+        )?),
+        ProviderArg::Local => Box::new(LocalBackend::new(
+            storage_local::LocalConfig::from_lookup(lookup)?.root,
+        )),
+        ProviderArg::Vercel => Box::new(VercelBackend::new(
+            storage_vercel::VercelConfig::from_lookup(lookup)?,
+        )?),
+    })
+}
