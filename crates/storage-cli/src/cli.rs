@@ -99,6 +99,12 @@ DST; otherwise it reads and hashes. A rerun after an interruption copies only wh
     /// Serve the local signed-URL router or the Vercel Blob emulator.
     #[command(subcommand)]
     Serve(ServeCommand),
+    /// Provision containers, access levels and CORS from storage.toml:
+    /// plan, apply, destroy, export (see `blobctl infra --help`).
+    #[command(after_help = "Examples:\n  blobctl infra plan\n  \
+        blobctl infra --provider azure apply --json\n  \
+        blobctl infra export --format terraform > storage.tf")]
+    Infra(storage_infra::cli::InfraCommand),
 }
 
 /// `put` arguments.

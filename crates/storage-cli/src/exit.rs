@@ -38,6 +38,15 @@ impl CliError {
         }
     }
 
+    /// A failure whose explanation was already printed (by `infra`, whose
+    /// reports can span lines); only the exit code remains.
+    pub fn already_reported(code: u8) -> Self {
+        CliError {
+            code,
+            message: String::new(),
+        }
+    }
+
     /// What went wrong and what to do.
     pub fn message(&self) -> &str {
         &self.message
@@ -52,7 +61,9 @@ impl CliError {
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        eprintln!("blobctl: error: {line}");
+        if !line.is_empty() {
+            eprintln!("blobctl: error: {line}");
+        }
         ExitCode::from(self.code)
     }
 }

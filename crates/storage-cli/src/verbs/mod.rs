@@ -2,6 +2,7 @@
 
 mod cp;
 mod get;
+mod infra;
 mod ls;
 mod put;
 mod rm;
@@ -41,5 +42,9 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Cp(args) => cp::run(ctx, args).await,
         Command::Sync(args) => sync::run(ctx, args).await,
         Command::Serve(target) => serve::run(ctx, target).await,
+        Command::Infra(mut command) => {
+            command.json |= cli.json;
+            infra::run(command).await
+        }
     }
 }
