@@ -34,9 +34,12 @@ try {
   await page.goto(appUrl);
   await page.setInputFiles('#file', { name, mimeType: type, buffer: file });
   await page.click('#upload');
-  const status = page.locator('#status');
-  await status.filter({ hasText: /Uploaded|refused|error|failed/i }).waitFor({ timeout: 30000 });
-  const statusText = await status.textContent();
+  // The page marks failures with the `error` class, whatever their text.
+  await page.waitForFunction(() => {
+    const s = document.getElementById('status');
+    return s.className === 'error' || s.textContent.startsWith('Uploaded');
+  }, null, { timeout: 30000 });
+  const statusText = await page.locator('#status').textContent();
   if (!statusText.startsWith('Uploaded')) {
     throw new Error(`the page reported: ${statusText}; console: ${consoleErrors.join(' | ')}`);
   }

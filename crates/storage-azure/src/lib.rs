@@ -235,7 +235,11 @@ impl BlobStore for AzureStore {
     fn capabilities(&self) -> Capabilities {
         match self.config().credentials() {
             AzureCredentials::Sas(_) => Capabilities::unsigned(),
-            _ => Capabilities::all(),
+            _ => {
+                let mut caps = Capabilities::all();
+                caps.sign_max_size = false;
+                caps
+            }
         }
     }
 

@@ -38,6 +38,10 @@ pub struct Capabilities {
     pub sign_put: bool,
     /// Signed delete URLs.
     pub sign_delete: bool,
+    /// Signed upload URLs can bound the upload's size
+    /// ([`SignOptions::max_size`](crate::SignOptions::max_size)). An Azure SAS
+    /// cannot; there, check the size the client declares before signing.
+    pub sign_max_size: bool,
     /// Every write gives a new etag, even of identical bytes. False where
     /// etags are content hashes (Vercel Blob, like S3): there a rewrite of
     /// the same bytes keeps its etag, and `IfMatch` compares content.
@@ -62,6 +66,7 @@ impl Capabilities {
             sign_get: true,
             sign_put: true,
             sign_delete: true,
+            sign_max_size: true,
             etag_per_write: true,
             file_and_folder_same_name: true,
         }
@@ -73,6 +78,7 @@ impl Capabilities {
         caps.sign_get = false;
         caps.sign_put = false;
         caps.sign_delete = false;
+        caps.sign_max_size = false;
         caps
     }
 

@@ -182,6 +182,7 @@ macro_rules! __with_behaviours {
                 concurrency::concurrency_parallel_distinct_keys,
                 signing::signing_get,
                 signing::signing_put,
+                signing::signing_put_max_size,
                 signing::signing_delete,
                 signing::signing_expiry_over_seven_days_is_invalid_input,
             ]

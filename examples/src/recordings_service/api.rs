@@ -45,9 +45,12 @@ pub(super) async fn create_upload(State(store): Store, Json(req): Json<UploadReq
         .content_type
         .filter(|ct| !ct.is_empty())
         .unwrap_or_else(|| "application/octet-stream".into());
-    let opts = SignOptions::new(SignMethod::Put)
-        .content_type(content_type)
-        .max_size(MAX_UPLOAD_BYTES);
+    let mut opts = SignOptions::new(SignMethod::Put).content_type(content_type);
+    // Where the signed URL itself can bound the size (local, Vercel), let it;
+    // an Azure SAS cannot, so there the declared size checked above is the bound.
+    if store.capabilities().sign_max_size {
+        opts = opts.max_size(MAX_UPLOAD_BYTES);
+    }
     match sign(&store, &key, opts).await {
         Ok(signed) => Json(json!({
             "key": key,

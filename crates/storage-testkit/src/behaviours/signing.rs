@@ -56,6 +56,34 @@ pub async fn signing_put(store: Store) -> Outcome {
     check_method(store, SignMethod::Put).await
 }
 
+/// An upload URL bounded in size where `sign_max_size` says the provider
+/// can enforce it; otherwise the bound is refused as `Unsupported`, never
+/// dropped.
+pub async fn signing_put_max_size(store: Store) -> Outcome {
+    let caps = store.capabilities();
+    if !caps.sign_put {
+        return Ok(());
+    }
+    let k = key("signed/bounded.bin")?;
+    let opts = SignOptions::new(SignMethod::Put).max_size(1024);
+    let result = store.signed_url(&k, opts).await;
+    if caps.sign_max_size {
+        let signed = result.check("signed_url PUT with max_size")?;
+        expect_eq(
+            "method of the signed request",
+            SignMethod::Put,
+            signed.method,
+        )
+    } else {
+        result
+            .expect_kind(
+                "signed_url PUT with max_size without the capability",
+                unsupported(),
+            )
+            .map(|_| ())
+    }
+}
+
 /// A signed delete URL, or `Unsupported` without `sign_delete`.
 pub async fn signing_delete(store: Store) -> Outcome {
     check_method(store, SignMethod::Delete).await
