@@ -95,6 +95,12 @@ pub struct Outcome {
 
 /// Runs `cmd` against the process environment and terminal, printing its output.
 pub async fn run(cmd: InfraCommand) -> ExitCode {
+    ExitCode::from(run_in_terminal(cmd).await)
+}
+
+/// Like [`run`], returning the exit code as a number, for tools (such as
+/// `blobctl infra`) that fold it into their own exit handling.
+pub async fn run_in_terminal(cmd: InfraCommand) -> u8 {
     let outcome = execute(cmd, &|var| std::env::var(var).ok(), &mut |prompt| {
         eprint!("{prompt}");
         let _ = std::io::stderr().flush();
@@ -105,7 +111,7 @@ pub async fn run(cmd: InfraCommand) -> ExitCode {
     .await;
     print!("{}", outcome.stdout);
     eprint!("{}", outcome.stderr);
-    ExitCode::from(outcome.code)
+    outcome.code
 }
 
 /// Runs `cmd` with variables from `lookup`; `confirm` shows a prompt and

@@ -1,14 +1,13 @@
 //! `DELETE` on a signed URL.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use storage_core::{BlobKey, BlobStore, SignMethod};
+use storage_core::{BlobStore, SignMethod};
 
-use super::refusal::{from_error, refused};
+use super::refusal::from_error;
 use super::Shared;
 
 pub(super) async fn delete(
@@ -16,20 +15,11 @@ pub(super) async fn delete(
     Path(key): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let verified = shared.store.signer().verify(
-        SignMethod::Delete,
-        &key,
-        query.as_deref().unwrap_or(""),
-        SystemTime::now(),
-    );
-    if let Err(refusal) = verified {
-        return refused(refusal);
-    }
-    let result = match BlobKey::new(key) {
-        Ok(key) => shared.store.delete(&key).await,
-        Err(e) => Err(e),
+    let key = match shared.authorize(SignMethod::Delete, key, query.as_deref()) {
+        Ok((_, key)) => key,
+        Err(denied) => return denied.into_response(),
     };
-    match result {
+    match shared.store.delete(&key).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => from_error(&e),
     }

@@ -1,7 +1,6 @@
 //! `GET` and `HEAD` on a signed URL.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -9,7 +8,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use storage_core::{BlobKey, BlobMeta, BlobStore, ErrorKind, GetOptions, SignMethod};
 
-use super::refusal::{from_error, json, refused};
+use super::refusal::{from_error, json};
 use super::{range, Shared};
 
 pub(super) async fn download(
@@ -19,18 +18,9 @@ pub(super) async fn download(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let grant = match shared.store.signer().verify(
-        SignMethod::Get,
-        &key,
-        query.as_deref().unwrap_or(""),
-        SystemTime::now(),
-    ) {
-        Ok(grant) => grant,
-        Err(refusal) => return refused(refusal),
-    };
-    let key = match BlobKey::new(key) {
-        Ok(key) => key,
-        Err(e) => return from_error(&e),
+    let (grant, key) = match shared.authorize(SignMethod::Get, key, query.as_deref()) {
+        Ok(authorized) => authorized,
+        Err(denied) => return denied.into_response(),
     };
     let requested = headers
         .get(header::RANGE)

@@ -36,10 +36,12 @@ use std::sync::Arc;
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::routing::get;
 use axum::Router;
-use storage_core::{Error, ErrorKind, Result};
+use std::time::SystemTime;
+
+use storage_core::{BlobKey, Error, ErrorKind, Result, SignMethod};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::LocalStore;
+use crate::{Grant, LocalStore};
 
 /// How the router answers browsers from other origins, and how much it
 /// accepts in one upload.
@@ -111,6 +113,40 @@ impl RouterOptions {
 struct Shared {
     store: LocalStore,
     max_upload_bytes: Option<u64>,
+}
+
+impl Shared {
+    /// Checks the request's signature for `method` (before anything else, so
+    /// an unsigned request learns nothing), then parses the key.
+    fn authorize(
+        &self,
+        method: SignMethod,
+        key: String,
+        query: Option<&str>,
+    ) -> std::result::Result<(Grant, BlobKey), Denied> {
+        let grant = self
+            .store
+            .signer()
+            .verify(method, &key, query.unwrap_or(""), SystemTime::now())
+            .map_err(Denied::Signature)?;
+        let key = BlobKey::new(key).map_err(Denied::Key)?;
+        Ok((grant, key))
+    }
+}
+
+/// Why [`Shared::authorize`] turned a request away.
+enum Denied {
+    Signature(crate::Refusal),
+    Key(Error),
+}
+
+impl axum::response::IntoResponse for Denied {
+    fn into_response(self) -> axum::response::Response {
+        match self {
+            Denied::Signature(refusal) => refusal::refused(refusal),
+            Denied::Key(e) => refusal::from_error(&e),
+        }
+    }
 }
 
 /// The router with default options (same-origin only).

@@ -1,7 +1,6 @@
 //! `PUT` on a signed URL: the body streams to the store, bounded as signed.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -9,9 +8,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
-use storage_core::{BlobKey, BlobStore, Error, ErrorKind, PutOptions, SignMethod};
+use storage_core::{BlobStore, Error, ErrorKind, PutOptions, SignMethod};
 
-use super::refusal::{from_error, json, refused};
+use super::refusal::{from_error, json};
 use super::Shared;
 
 pub(super) async fn upload(
@@ -21,18 +20,9 @@ pub(super) async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let grant = match shared.store.signer().verify(
-        SignMethod::Put,
-        &key,
-        query.as_deref().unwrap_or(""),
-        SystemTime::now(),
-    ) {
-        Ok(grant) => grant,
-        Err(refusal) => return refused(refusal),
-    };
-    let key = match BlobKey::new(key) {
-        Ok(key) => key,
-        Err(e) => return from_error(&e),
+    let (grant, key) = match shared.authorize(SignMethod::Put, key, query.as_deref()) {
+        Ok(authorized) => authorized,
+        Err(denied) => return denied.into_response(),
     };
     let sent_type = headers
         .get(header::CONTENT_TYPE)
