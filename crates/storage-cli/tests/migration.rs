@@ -5,35 +5,11 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::corpus::{self, BLOBS};
 use common::{blob, blobctl, file_url};
-use storage::{BlobStoreExt, PutOptions};
-
-const BLOBS: usize = 500;
-
-fn size_of(i: usize) -> usize {
-    match i {
-        0 => 0,
-        1 => 1 << 20,
-        // One blob in ten is large (up to 1 MiB), the rest small, like a
-        // real bucket of thumbnails and recordings.
-        _ if i.is_multiple_of(10) => (i * 7919) % (1 << 20),
-        _ => (i * 131) % 20_000,
-    }
-}
-
-fn content(i: usize) -> Vec<u8> {
-    let mut rng = fastrand::Rng::with_seed(i as u64);
-    (0..size_of(i)).map(|_| rng.u8(..)).collect()
-}
-
-fn key(i: usize) -> String {
-    let ext = ["webm", "png", "json", "txt"][i % 4];
-    format!("recordings/{:02}/blob-{i:03}.{ext}", i % 7)
-}
 
 fn count_files(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -59,18 +35,7 @@ fn interrupted_sync_resumes_and_copies_each_blob_once() {
     let (src_dir, dst_dir) = (dir.path().join("src"), dir.path().join("dst"));
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let src = storage::open(&format!("file://{}", src_dir.display())).expect("open src");
-    runtime.block_on(async {
-        for i in 0..BLOBS {
-            let opts = PutOptions::new()
-                .cache_control(format!("public, max-age={i}"))
-                .metadata("index", i.to_string())
-                .metadata("owner", "migration_test");
-            src.put_bytes_with(&key(i), content(i), opts)
-                .await
-                .expect("seed");
-        }
-    });
-    let all: BTreeSet<String> = (0..BLOBS).map(key).collect();
+    runtime.block_on(corpus::seed(&*src));
 
     // First run, killed once part of the blobs landed.
     let log = dir.path().join("first.log");
@@ -100,23 +65,13 @@ fn interrupted_sync_resumes_and_copies_each_blob_once() {
     child.wait().expect("wait");
 
     let dst = storage::open(&format!("file://{}", dst_dir.display())).expect("open dst");
-    let landed: BTreeSet<String> = all
-        .iter()
-        .filter(|k| runtime.block_on(dst.exists(k)).expect("exists"))
-        .cloned()
-        .collect();
+    let landed = runtime.block_on(corpus::landed(&*dst));
     assert!(
         !landed.is_empty() && landed.len() < BLOBS,
         "interrupted after {} blobs",
         landed.len()
     );
-    let reported: BTreeSet<String> = std::fs::read_to_string(&log)
-        .expect("log")
-        .lines()
-        .filter_map(|l| l.strip_prefix("copied "))
-        .filter_map(|l| l.split(' ').next())
-        .map(str::to_string)
-        .collect();
+    let reported = corpus::reported_copies(&std::fs::read_to_string(&log).expect("log"));
     assert!(reported.is_subset(&landed), "reported copies are all there");
 
     // Second run: copies exactly what had not landed.
@@ -130,36 +85,10 @@ fn interrupted_sync_resumes_and_copies_each_blob_once() {
     ])
     .ok()
     .json();
-    let copied: BTreeSet<String> = second["copied"]
-        .as_array()
-        .expect("copied")
-        .iter()
-        .map(|c| c["key"].as_str().expect("key").to_string())
-        .collect();
-    assert!(
-        copied.is_disjoint(&landed),
-        "a blob of the first run was copied again"
-    );
-    assert_eq!(copied.len() + landed.len(), BLOBS);
-    assert_eq!(second["unchanged"], landed.len());
-    assert_eq!(second["failed"], serde_json::json!([]));
+    corpus::assert_rerun_copied_the_rest(&second, &landed);
 
     // Every blob is there, byte-identical, with its properties.
-    runtime.block_on(async {
-        for i in 0..BLOBS {
-            let k = key(i);
-            assert_eq!(dst.get_bytes(&k).await.expect("get"), content(i), "{k}");
-            let (a, b) = (
-                src.head(&src.key(&k).expect("key")).await.expect("head"),
-                dst.head(&dst.key(&k).expect("key")).await.expect("head"),
-            );
-            assert_eq!(a.content_type, b.content_type, "{k}");
-            assert_eq!(a.cache_control, b.cache_control, "{k}");
-            let mut theirs = b.metadata.clone();
-            assert!(theirs.remove("sha256").is_some(), "{k} has its checksum");
-            assert_eq!(a.metadata, theirs, "{k}");
-        }
-    });
+    runtime.block_on(corpus::assert_all_migrated(&*src, &*dst));
 
     // A third run finds nothing to do.
     let third = blob(&[
@@ -170,8 +99,7 @@ fn interrupted_sync_resumes_and_copies_each_blob_once() {
     ])
     .ok()
     .json();
-    assert_eq!(third["copied"], serde_json::json!([]));
-    assert_eq!(third["unchanged"], BLOBS);
+    corpus::assert_nothing_to_do(&third);
     eprintln!("migration test took {:?}", started.elapsed());
 }
 
