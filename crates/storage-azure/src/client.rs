@@ -49,21 +49,7 @@ pub(crate) fn build(config: &AzureConfig) -> Result<MicrosoftAzure> {
     builder = match config.credentials() {
         AzureCredentials::AccountKey(key) => builder.with_access_key(key.expose().clone()),
         AzureCredentials::Sas(sas) => builder.with_sas_authorization(sas_pairs(sas.expose())),
-        AzureCredentials::TokenChain(identity) => {
-            if let Some(id) = &identity.client_id {
-                builder = builder.with_client_id(id.clone());
-            }
-            if let Some(tenant) = &identity.tenant_id {
-                builder = builder.with_tenant_id(tenant.clone());
-            }
-            if let Some(file) = &identity.federated_token_file {
-                builder = builder.with_federated_token_file(file.clone());
-            }
-            if let Some(secret) = &identity.client_secret {
-                builder = builder.with_client_secret(secret.expose().clone());
-            }
-            builder.with_use_azure_cli(identity.use_azure_cli)
-        }
+        AzureCredentials::TokenChain(identity) => identity.configure(builder),
     };
     builder.build().map_err(|e| {
         Error::new(

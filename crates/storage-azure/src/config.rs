@@ -18,6 +18,7 @@
 use std::fmt;
 
 use base64::Engine;
+use object_store::azure::MicrosoftAzureBuilder;
 use storage_core::redact::{redact_url, Secret};
 use storage_core::{Error, Result};
 
@@ -84,6 +85,26 @@ pub struct IdentitySettings {
     pub client_secret: Option<Secret<String>>,
     /// `AZURE_USE_AZURE_CLI`: take tokens from `az`.
     pub use_azure_cli: bool,
+}
+
+impl IdentitySettings {
+    /// Hands these settings to object_store's credential chain: the one
+    /// place that maps them, shared by the adapter and `storage-infra`.
+    pub fn configure(&self, mut builder: MicrosoftAzureBuilder) -> MicrosoftAzureBuilder {
+        if let Some(id) = &self.client_id {
+            builder = builder.with_client_id(id.clone());
+        }
+        if let Some(tenant) = &self.tenant_id {
+            builder = builder.with_tenant_id(tenant.clone());
+        }
+        if let Some(file) = &self.federated_token_file {
+            builder = builder.with_federated_token_file(file.clone());
+        }
+        if let Some(secret) = &self.client_secret {
+            builder = builder.with_client_secret(secret.expose().clone());
+        }
+        builder.with_use_azure_cli(self.use_azure_cli)
+    }
 }
 
 /// Validated settings for an [`AzureStore`](crate::AzureStore).

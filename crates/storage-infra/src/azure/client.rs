@@ -67,24 +67,12 @@ impl AzureClient {
                 sas.expose().trim_start_matches('?').to_string(),
             )),
             AzureCredentials::TokenChain(identity) => {
-                let mut builder = MicrosoftAzureBuilder::new()
+                let builder = MicrosoftAzureBuilder::new()
                     .with_account(config.account())
                     .with_container_name(config.container())
                     .with_endpoint(config.endpoint().to_string());
-                if let Some(id) = &identity.client_id {
-                    builder = builder.with_client_id(id.clone());
-                }
-                if let Some(tenant) = &identity.tenant_id {
-                    builder = builder.with_tenant_id(tenant.clone());
-                }
-                if let Some(file) = &identity.federated_token_file {
-                    builder = builder.with_federated_token_file(file.clone());
-                }
-                if let Some(secret) = &identity.client_secret {
-                    builder = builder.with_client_secret(secret.expose().clone());
-                }
-                let store = builder
-                    .with_use_azure_cli(identity.use_azure_cli)
+                let store = identity
+                    .configure(builder)
                     .build()
                     .map_err(|e| InfraError::Usage(format!("cannot set up Azure identity: {e}")))?;
                 Auth::Token(Arc::clone(store.credentials()))
