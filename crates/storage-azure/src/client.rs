@@ -1,51 +1,61 @@
-//! Building the object_store Azure client from an [`AzureConfig`]: endpoint,
-//! credentials, HTTP timeouts and retry policy.
+//! Building the object_store Azure clients from an [`AzureConfig`]:
+//! endpoint, credentials, and the one retry and timeout policy of
+//! [`storage_core::retry`] translated into object_store's settings.
 //!
 //! object_store retries idempotent requests on connection errors, timeouts,
-//! 429 and 5xx with capped exponential backoff and jitter; the limits here
-//! keep a dead endpoint from stalling a caller for minutes (object_store's
-//! own default gives up only after 3 minutes).
-
-use std::time::Duration;
+//! 429 and 5xx with capped exponential backoff and jitter, and stops after
+//! the policy's deadline. Two clients share the settings and differ in one:
+//! the write client bounds each request (one Put Blob, one block, one
+//! commit) by the per-attempt timeout, while the read client leaves a
+//! download's body unbounded in total; its stalls are caught chunk by
+//! chunk by the portable layer, which resumes the download.
 
 use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+use storage_core::retry::RetryPolicy;
 use storage_core::{Error, ErrorKind, Provider, Result};
 
 use crate::config::{AzureConfig, AzureCredentials};
 use crate::error::redact_text;
 
-/// Retries after the first attempt of an idempotent request.
-const MAX_RETRIES: usize = 4;
-/// Total time spent retrying one request.
-const RETRY_TIMEOUT: Duration = Duration::from_secs(60);
-
-pub(crate) fn retry_config() -> RetryConfig {
+/// object_store's retry settings for `policy`.
+pub(crate) fn retry_config(policy: &RetryPolicy) -> RetryConfig {
     RetryConfig {
         backoff: BackoffConfig {
-            init_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(8),
+            init_backoff: policy.base_delay,
+            max_backoff: policy.max_delay,
             base: 2.0,
         },
-        max_retries: MAX_RETRIES,
-        retry_timeout: RETRY_TIMEOUT,
+        max_retries: policy.max_retries as usize,
+        retry_timeout: policy.deadline,
     }
 }
 
-/// The object_store client for `config`.
-pub(crate) fn build(config: &AzureConfig) -> Result<MicrosoftAzure> {
+/// Which requests a client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Reads, whose bodies may take long as a whole.
+    Read,
+    /// Writes and everything else, bounded per request.
+    Write,
+}
+
+/// The object_store client for `config` in `role`.
+pub(crate) fn build(config: &AzureConfig, role: Role) -> Result<MicrosoftAzure> {
+    let policy = config.retry_policy();
     let options = ClientOptions::new()
         .with_allow_http(config.endpoint().starts_with("http://"))
-        .with_connect_timeout(Duration::from_secs(10))
-        // A whole request, body included; object_store resumes interrupted
-        // downloads with ranged requests, and upload parts are bounded.
-        .with_timeout(Duration::from_secs(120));
+        .with_connect_timeout(policy.connect_timeout);
+    let options = match role {
+        Role::Read => options.with_timeout_disabled(),
+        Role::Write => options.with_timeout(policy.attempt_timeout),
+    };
     let mut builder = MicrosoftAzureBuilder::new()
         .with_account(config.account())
         .with_container_name(config.container())
         .with_endpoint(config.endpoint().to_string())
         .with_client_options(options)
-        .with_retry(retry_config());
+        .with_retry(retry_config(policy));
     builder = match config.credentials() {
         AzureCredentials::AccountKey(key) => builder.with_access_key(key.expose().clone()),
         AzureCredentials::Sas(sas) => builder.with_sas_authorization(sas_pairs(sas.expose())),

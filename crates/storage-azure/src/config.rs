@@ -20,6 +20,7 @@ use std::fmt;
 use base64::Engine;
 use object_store::azure::MicrosoftAzureBuilder;
 use storage_core::redact::{redact_url, Secret};
+use storage_core::retry::RetryPolicy;
 use storage_core::{Error, Result};
 
 use crate::connection_string::{ConnectionString, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY};
@@ -131,6 +132,7 @@ pub struct AzureConfig {
     emulator: bool,
     part_size: usize,
     max_concurrency: usize,
+    retry: RetryPolicy,
 }
 
 impl AzureConfig {
@@ -142,6 +144,11 @@ impl AzureConfig {
     /// Reads variables through `lookup`, so tests and the `storage` facade
     /// can configure a store without touching the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let retry = RetryPolicy::from_lookup(&lookup)?;
+        Self::settings_from_lookup(lookup).map(|config| config.with_retry(retry))
+    }
+
+    fn settings_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
         let container = match get(CONTAINER_NAME) {
             Some(name) => name.trim().to_string(),
@@ -267,7 +274,20 @@ impl AzureConfig {
             emulator,
             part_size: DEFAULT_PART_SIZE,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// Sets the retry and timeout policy (by default the one the
+    /// `BLOB_STORAGE_*` variables describe, see [`storage_core::retry`]).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The retry and timeout policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     /// Uses `container` instead (validated against Azure's naming rules).

@@ -4,9 +4,12 @@
 //! object_store keeps the HTTP status of a failed request in a private type,
 //! so the status is read back from the error text ("status code: 429"); the
 //! kinds object_store does expose (not found, precondition, …) are used first.
+//! The service's error code (`ContainerNotFound`, `AuthenticationFailed` …)
+//! is taken out of its XML answer and kept, typed, as the error's source
+//! ([`ServiceAnswer`]), so the store can explain it; the XML itself never
+//! reaches a message.
 
 use std::error::Error as _;
-use std::time::Duration;
 
 use object_store::client::{HttpError, HttpErrorKind};
 use storage_core::redact::redact_url;
@@ -62,8 +65,18 @@ pub(crate) fn map_error(err: object_store::Error, op: Op, key: Option<&str>) -> 
         OsError::InvalidPath { .. } => (ErrorKind::InvalidKey, None),
         _ => classify(&err, &text, op),
     };
-    let mut out =
-        Error::new(kind, Provider::Azure).with_message(format!("{} failed: {text}", op.name()));
+    let answer = ServiceAnswer {
+        status: status_in(&text),
+        code: code_in(&text),
+    };
+    let detail = match (&answer.status, &answer.code) {
+        (Some(status), Some(code)) => format!("the service answered {status} {code}"),
+        (Some(status), None) => format!("the service answered {status}"),
+        _ => without_xml(&text),
+    };
+    let mut out = Error::new(kind, Provider::Azure)
+        .with_message(format!("{} failed: {detail}", op.name()))
+        .with_source(answer);
     if let Some(key) = key {
         out = out.with_key(key);
     }
@@ -102,13 +115,12 @@ fn classify(err: &object_store::Error, text: &str, op: Op) -> (ErrorKind, Option
             416 => (ErrorKind::InvalidInput, None),
             408 => (ErrorKind::Timeout, None),
             429 => (ErrorKind::RateLimited { retry_after: None }, None),
-            // Azure answers throttling with 503 ServerBusy as well.
-            503 => (
-                ErrorKind::RateLimited {
-                    retry_after: Some(Duration::from_secs(1)),
-                },
-                None,
-            ),
+            // Azure answers throttling with 503 ServerBusy; any other 503 or
+            // 500 is a plain, retryable server failure.
+            503 if code_in(text).as_deref() == Some("ServerBusy") => {
+                (ErrorKind::RateLimited { retry_after: None }, None)
+            }
+            501 => (ErrorKind::Backend, Some(false)),
             500..=599 => (ErrorKind::Backend, Some(true)),
             _ => (ErrorKind::Backend, Some(false)),
         };
@@ -128,6 +140,49 @@ fn classify(err: &object_store::Error, text: &str, op: Op) -> (ErrorKind, Option
         source = e.source();
     }
     (ErrorKind::Backend, Some(false))
+}
+
+/// What the service answered, kept as the source of a mapped error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceAnswer {
+    pub status: Option<u16>,
+    pub code: Option<String>,
+}
+
+impl std::fmt::Display for ServiceAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.status, &self.code) {
+            (Some(s), Some(c)) => write!(f, "HTTP {s} {c}"),
+            (Some(s), None) => write!(f, "HTTP {s}"),
+            (None, Some(c)) => write!(f, "{c}"),
+            (None, None) => f.write_str("no answer from the service"),
+        }
+    }
+}
+
+impl std::error::Error for ServiceAnswer {}
+
+impl ServiceAnswer {
+    /// The answer behind `err`, when it came from the service.
+    pub(crate) fn of(err: &Error) -> Option<&ServiceAnswer> {
+        std::error::Error::source(err).and_then(|s| s.downcast_ref::<ServiceAnswer>())
+    }
+}
+
+/// The `<Code>` of an Azure XML error answer.
+fn code_in(text: &str) -> Option<String> {
+    let at = text.find("<Code>")? + "<Code>".len();
+    let len = text[at..].find("</Code>")?;
+    let code = &text[at..at + len];
+    (!code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric())).then(|| code.to_string())
+}
+
+/// `text` without an XML document pasted into it.
+fn without_xml(text: &str) -> String {
+    match text.find("<?xml").or_else(|| text.find("<Error>")) {
+        Some(at) => text[..at].trim_end_matches([' ', ':']).to_string(),
+        None => text.to_string(),
+    }
 }
 
 /// Finds `status code: NNN` in object_store's text.
@@ -189,6 +244,19 @@ mod tests {
             Some(429)
         );
         assert_eq!(status_in("no status here"), None);
+    }
+
+    #[test]
+    fn service_codes_are_kept_and_xml_is_dropped() {
+        let text = "Server returned non-2xx status code: 404 Not Found: \
+                    <?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ContainerNotFound</Code>\
+                    <Message>The specified container does not exist.</Message></Error>";
+        assert_eq!(code_in(text).as_deref(), Some("ContainerNotFound"));
+        assert_eq!(
+            without_xml(text),
+            "Server returned non-2xx status code: 404 Not Found"
+        );
+        assert_eq!(code_in("<Code>bad code</Code>"), None);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod config;
 mod connection_string;
 mod delegation;
 mod error;
+mod explain;
 mod list;
 mod meta;
 mod sign;
@@ -45,9 +46,11 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::azure::MicrosoftAzure;
 use object_store::path::Path;
 use object_store::{GetOptions as OsGetOptions, GetRange, ObjectStore};
+use storage_core::driver::Driver;
+use storage_core::retry::RetryPolicy;
 use storage_core::{
-    Blob, BlobKey, BlobMeta, BlobStore, Body, ByteRange, Capabilities, CopyOptions, Error,
-    ErrorKind, GetOptions, ListEntry, ListOptions, ListPage, Provider, PutMode, PutOptions, Result,
+    Blob, BlobKey, BlobMeta, Body, ByteRange, Capabilities, CopyOptions, Error, ErrorKind,
+    GetOptions, ListEntry, ListOptions, ListPage, Provider, PutMode, PutOptions, Result,
     SignOptions, SignedRequest,
 };
 
@@ -56,11 +59,12 @@ pub use connection_string::{
     ConnectionString, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY, EMULATOR_BLOB_ENDPOINT,
 };
 
+use crate::client::Role;
 use crate::delegation::DelegationCache;
 use crate::error::{map_error, tag, Op};
 use crate::upload::{upload, UploadPlan};
 
-/// A [`BlobStore`] on one Azure Blob container.
+/// A [`BlobStore`](storage_core::BlobStore) on one Azure Blob container.
 ///
 /// Cloning is cheap; clones share the HTTP connection pool.
 ///
@@ -83,6 +87,7 @@ pub struct AzureStore {
 struct Inner {
     config: AzureConfig,
     client: MicrosoftAzure,
+    reader: MicrosoftAzure,
     delegation: DelegationCache,
 }
 
@@ -90,11 +95,13 @@ impl AzureStore {
     /// A store for `config`. No request is made; a missing container shows
     /// up as `NotFound` on first use.
     pub fn new(config: AzureConfig) -> Result<Self> {
-        let client = client::build(&config)?;
+        let client = client::build(&config, Role::Write)?;
+        let reader = client::build(&config, Role::Read)?;
         Ok(AzureStore {
             inner: Arc::new(Inner {
                 config,
                 client,
+                reader,
                 delegation: DelegationCache::default(),
             }),
         })
@@ -108,6 +115,11 @@ impl AzureStore {
     /// The settings in use.
     pub fn config(&self) -> &AzureConfig {
         &self.inner.config
+    }
+
+    /// `err` with the advice this store's configuration allows.
+    fn explain(&self, err: Error) -> Error {
+        explain::explain(self.config(), err)
     }
 
     fn client(&self) -> &MicrosoftAzure {
@@ -125,7 +137,12 @@ impl AzureStore {
     /// `GET` (or `HEAD`) with properties.
     async fn fetch(&self, key: &BlobKey, options: OsGetOptions) -> Result<object_store::GetResult> {
         let path = Self::path(key)?;
-        self.client()
+        let client = if options.head {
+            self.client()
+        } else {
+            &self.inner.reader
+        };
+        client
             .get_opts(&path, options)
             .await
             .map_err(|e| map_error(e, Op::Read, Some(key.as_str())))
@@ -139,7 +156,7 @@ impl AzureStore {
         etag: Option<String>,
         fallback: impl FnOnce() -> BlobMeta,
     ) -> Result<BlobMeta> {
-        let head = self.head(key).await;
+        let head = self.stat(key).await;
         match (head, etag) {
             (Ok(meta), Some(etag)) if meta.etag == meta::normalize_etag(&etag) => Ok(meta),
             (Ok(meta), None) => Ok(meta),
@@ -216,7 +233,7 @@ impl AzureStore {
         if err.is_not_found() {
             return err;
         }
-        match (range, self.head(key).await) {
+        match (range, self.stat(key).await) {
             (Some(range), Ok(meta)) => match range.resolve(meta.size) {
                 Err(unsatisfiable) => tag(unsatisfiable, key.as_str()),
                 Ok(_) => err,
@@ -226,25 +243,9 @@ impl AzureStore {
     }
 }
 
-#[async_trait]
-impl BlobStore for AzureStore {
-    fn provider(&self) -> Provider {
-        Provider::Azure
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        match self.config().credentials() {
-            AzureCredentials::Sas(_) => Capabilities::unsigned(),
-            _ => {
-                let mut caps = Capabilities::all();
-                caps.sign_max_size = false;
-                caps
-            }
-        }
-    }
-
-    async fn put(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
-        opts.validate().map_err(|e| tag(e, key.as_str()))?;
+/// The raw calls; the [`Driver`] impl below adds the explanations.
+impl AzureStore {
+    async fn write(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
         let path = Self::path(key)?;
         let plan = UploadPlan {
             key: key.as_str(),
@@ -272,9 +273,12 @@ impl BlobStore for AzureStore {
         .await
     }
 
-    async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
-        opts.validate().map_err(|e| tag(e, key.as_str()))?;
-        let mut options = OsGetOptions::default();
+    async fn read(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
+        let mut options = OsGetOptions {
+            if_match: opts.if_match.clone(),
+            if_none_match: opts.if_none_match.clone(),
+            ..Default::default()
+        };
         options.range = match opts.range {
             None => None,
             Some(ByteRange::Bounded { start, end }) => Some(GetRange::Bounded(start..end)),
@@ -282,7 +286,8 @@ impl BlobStore for AzureStore {
             Some(ByteRange::Suffix(n)) => {
                 // Azure has no suffix ranges: resolve against the current
                 // size and pin the read to that version with If-Match.
-                let head = self.head(key).await?;
+                let head = self.stat(key).await?;
+                opts.check_conditions(&head.etag)?;
                 let range = ByteRange::Suffix(n)
                     .resolve(head.size)
                     .map_err(|e| tag(e, key.as_str()))?;
@@ -312,7 +317,7 @@ impl BlobStore for AzureStore {
         Ok(Blob::new(meta, range, stream))
     }
 
-    async fn head(&self, key: &BlobKey) -> Result<BlobMeta> {
+    async fn stat(&self, key: &BlobKey) -> Result<BlobMeta> {
         let options = OsGetOptions {
             head: true,
             ..Default::default()
@@ -325,16 +330,25 @@ impl BlobStore for AzureStore {
         ))
     }
 
-    async fn delete(&self, key: &BlobKey) -> Result<()> {
+    async fn remove(&self, key: &BlobKey) -> Result<()> {
         match self.client().delete(&Self::path(key)?).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(map_error(e, Op::Delete, Some(key.as_str()))),
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let err = map_error(e, Op::Delete, Some(key.as_str()));
+                let container_missing = error::ServiceAnswer::of(&err)
+                    .is_some_and(|a| a.code.as_deref() == Some("ContainerNotFound"));
+                if err.is_not_found() && !container_missing {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            }
         }
     }
 
-    async fn list(&self, opts: ListOptions) -> Result<ListPage> {
+    async fn list_page(&self, opts: ListOptions) -> Result<ListPage> {
         list::page(self.client(), &opts, |key| async move {
-            match self.head(&key).await {
+            match self.stat(&key).await {
                 Ok(meta) => Ok(Some(ListEntry::new(
                     key,
                     meta.size,
@@ -348,7 +362,12 @@ impl BlobStore for AzureStore {
         .await
     }
 
-    async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
+    async fn copy_within(
+        &self,
+        from: &BlobKey,
+        to: &BlobKey,
+        opts: CopyOptions,
+    ) -> Result<BlobMeta> {
         let (src, dst) = (Self::path(from)?, Self::path(to)?);
         let copied = match &opts.mode {
             PutMode::Overwrite => self.client().copy(&src, &dst).await,
@@ -356,7 +375,7 @@ impl BlobStore for AzureStore {
             PutMode::IfMatch(etag) => return self.copy_if_match(from, to, etag).await,
         };
         match copied {
-            Ok(()) => self.head(to).await,
+            Ok(()) => self.stat(to).await,
             // object_store names the source in a failed copy; a 404 means it is missing.
             Err(e @ object_store::Error::NotFound { .. }) => {
                 Err(map_error(e, Op::Copy, Some(from.as_str())))
@@ -373,9 +392,68 @@ impl BlobStore for AzureStore {
     }
 
     /// A SAS URL for one method on one blob (see the crate docs).
-    async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
+    async fn sign(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
         self.signed_url_at(key, opts, std::time::SystemTime::now())
             .await
+    }
+}
+
+#[async_trait]
+impl Driver for AzureStore {
+    fn provider(&self) -> Provider {
+        Provider::Azure
+    }
+
+    fn retry_policy(&self) -> Option<&RetryPolicy> {
+        Some(self.config().retry_policy())
+    }
+
+    fn endpoint(&self) -> String {
+        storage_core::redact::redact_url(self.config().endpoint())
+    }
+
+    fn supports(&self) -> Capabilities {
+        match self.config().credentials() {
+            AzureCredentials::Sas(_) => Capabilities::unsigned(),
+            _ => {
+                let mut caps = Capabilities::all();
+                caps.sign_max_size = false;
+                caps
+            }
+        }
+    }
+
+    async fn write_blob(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
+        self.write(key, body, opts)
+            .await
+            .map_err(|e| self.explain(e))
+    }
+
+    async fn read_blob(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
+        self.read(key, opts).await.map_err(|e| self.explain(e))
+    }
+
+    async fn stat_blob(&self, key: &BlobKey) -> Result<BlobMeta> {
+        self.stat(key).await.map_err(|e| self.explain(e))
+    }
+
+    async fn delete_blob(&self, key: &BlobKey) -> Result<()> {
+        self.remove(key).await.map_err(|e| self.explain(e))
+    }
+
+    async fn list_blobs(&self, opts: ListOptions) -> Result<ListPage> {
+        self.list_page(opts).await.map_err(|e| self.explain(e))
+    }
+
+    async fn copy_blob(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
+        self.copy_within(from, to, opts)
+            .await
+            .map_err(|e| self.explain(e))
+    }
+
+    /// A SAS URL for one method on one blob (see the crate docs).
+    async fn sign_blob(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
+        self.sign(key, opts).await.map_err(|e| self.explain(e))
     }
 }
 

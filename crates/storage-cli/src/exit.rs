@@ -72,11 +72,17 @@ impl From<storage::Error> for CliError {
     fn from(err: storage::Error) -> Self {
         // Storage errors are secret-free by contract; we only add a hint on
         // what to do next where the kind alone says it.
+        let local = err.provider() == Some(storage::Provider::Local);
         let hint = match err.kind() {
             ErrorKind::NotFound => " (check the key and prefix with `blobctl ls`)",
+            ErrorKind::Unauthorized if err.message().is_some_and(|m| m.contains("check")) => "",
             ErrorKind::Unauthorized => {
                 " (check the credentials: BLOB_READ_WRITE_TOKEN for vercel, AZURE_STORAGE_* for azure)"
             }
+            ErrorKind::Forbidden if local => {
+                " (check the permissions and ownership of the store's files under LOCAL_STORAGE_PATH)"
+            }
+            ErrorKind::Forbidden if err.message().is_some_and(|m| m.contains("check")) => "",
             ErrorKind::Forbidden => {
                 " (the credentials were accepted but may not do this; check their permissions)"
             }

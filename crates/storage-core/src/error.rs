@@ -29,8 +29,11 @@ pub enum ErrorKind {
     NotFound,
     /// `PutMode::Create` (or a create-only copy) found the blob already there.
     AlreadyExists,
-    /// `PutMode::IfMatch` found a different etag, or no blob at all.
+    /// `PutMode::IfMatch` (or `GetOptions::if_match`) found a different
+    /// etag, or no blob at all; or a resumed download found the blob changed.
     PreconditionFailed,
+    /// `GetOptions::if_none_match` matched: the caller's copy is current.
+    NotModified,
     /// The key breaks the key rules (see [`BlobKey`](crate::BlobKey)).
     InvalidKey,
     /// An option or argument is malformed (a range past the end, a header
@@ -73,6 +76,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::PreconditionFailed => {
                 f.write_str("precondition failed (the blob changed or is missing)")
             }
+            ErrorKind::NotModified => f.write_str("not modified"),
             ErrorKind::InvalidKey => f.write_str("invalid key"),
             ErrorKind::InvalidInput => f.write_str("invalid input"),
             ErrorKind::InvalidConfig { var } => write!(f, "invalid configuration in {var}"),
@@ -118,6 +122,7 @@ struct Inner {
     key: Option<String>,
     message: Option<String>,
     retryable: Option<bool>,
+    retry_after: Option<Duration>,
     source: Option<BoxError>,
 }
 
@@ -140,6 +145,7 @@ impl Error {
                 key: None,
                 message: None,
                 retryable: None,
+                retry_after: None,
                 source: None,
             }),
         }
@@ -193,6 +199,21 @@ impl Error {
     pub fn with_retryable(mut self, retryable: bool) -> Self {
         self.inner.retryable = Some(retryable);
         self
+    }
+
+    /// Records how long the server asked us to wait (`Retry-After`) on an
+    /// answer that is not a rate limit, such as a 503; retries honour it.
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.inner.retry_after = Some(wait);
+        self
+    }
+
+    /// How long the server asked us to wait before trying again, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.inner.kind {
+            ErrorKind::RateLimited { retry_after } => retry_after.or(self.inner.retry_after),
+            _ => self.inner.retry_after,
+        }
     }
 
     /// What went wrong.

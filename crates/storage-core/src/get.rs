@@ -92,6 +92,13 @@ impl From<Range<u64>> for ByteRange {
 pub struct GetOptions {
     /// Read only these bytes.
     pub range: Option<ByteRange>,
+    /// Read only if the blob's etag is this one; otherwise
+    /// [`ErrorKind::PreconditionFailed`] (a changed blob is never mixed
+    /// with an earlier read of it).
+    pub if_match: Option<String>,
+    /// Read only if the blob's etag is not this one; otherwise
+    /// [`ErrorKind::NotModified`] (what a caching handler answers with 304).
+    pub if_none_match: Option<String>,
 }
 
 impl GetOptions {
@@ -106,9 +113,45 @@ impl GetOptions {
         self
     }
 
+    /// Read only if the blob still has `etag`.
+    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
+        self.if_match = Some(etag.into());
+        self
+    }
+
+    /// Read only if the blob no longer has `etag`.
+    pub fn if_none_match(mut self, etag: impl Into<String>) -> Self {
+        self.if_none_match = Some(etag.into());
+        self
+    }
+
     /// Checks what can be checked without the blob; stores call this first.
     pub fn validate(&self) -> Result<()> {
+        for etag in [&self.if_match, &self.if_none_match].into_iter().flatten() {
+            crate::put::check_header_value("etag", etag)?;
+        }
         self.range.as_ref().map_or(Ok(()), ByteRange::validate)
+    }
+
+    /// Checks the conditions against the blob's current `etag`, for stores
+    /// that compare in process (memory, local disk).
+    pub fn check_conditions(&self, etag: &str) -> Result<()> {
+        if self.if_match.as_deref().is_some_and(|want| want != etag) {
+            return Err(
+                Error::without_provider(ErrorKind::PreconditionFailed).with_message(format!(
+                    "the blob's etag is {etag}, not the one given in if_match"
+                )),
+            );
+        }
+        if self
+            .if_none_match
+            .as_deref()
+            .is_some_and(|have| have == etag || have == "*")
+        {
+            return Err(Error::without_provider(ErrorKind::NotModified)
+                .with_message(format!("the blob still has etag {etag}")));
+        }
+        Ok(())
     }
 }
 

@@ -3,8 +3,11 @@
 //! The rules are the intersection of what Azure, Vercel and a filesystem can
 //! store and give back byte for byte: at most [`MAX_KEY_BYTES`] bytes (Vercel's
 //! limit is the tightest), `/` as the only separator, no leading `/`, no empty,
-//! `.` or `..` segment, no NUL or other control character, and no `\` (Azure
-//! Blob Storage turns it into `/`, so it could not round-trip there).
+//! `.` or `..` segment, no NUL or other control character, no Unicode
+//! noncharacter (U+FDD0–U+FDEF and the last two code points of every plane,
+//! U+FFFE/U+FFFF …, which Azure stores but then cannot list: one such blob
+//! makes the whole container's listing fail), and no `\` (Azure Blob
+//! Storage turns it into `/`, so it could not round-trip there).
 //! Anything else, Unicode, spaces, `%`, `+`, `#`, is kept exactly as given.
 
 use std::borrow::Borrow;
@@ -90,6 +93,13 @@ fn check(key: &str) -> std::result::Result<(), String> {
             c as u32
         ));
     }
+    if let Some(c) = key.chars().find(|c| is_noncharacter(*c)) {
+        return Err(format!(
+            "keys must not contain Unicode noncharacters (found U+{:04X}); Azure stores such \
+             a name but then cannot list its container",
+            c as u32
+        ));
+    }
     for segment in key.split('/') {
         match segment {
             "" => {
@@ -104,6 +114,13 @@ fn check(key: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// U+FDD0..=U+FDEF and U+xFFFE/U+xFFFF of every plane: code points Unicode
+/// reserves for internal use, never to be exchanged.
+fn is_noncharacter(c: char) -> bool {
+    let n = c as u32;
+    (0xFDD0..=0xFDEF).contains(&n) || (n & 0xFFFE) == 0xFFFE
+}
+
 /// Checks a listing prefix: any start of a valid key, so it may end in `/` or
 /// in the middle of a segment, but it must not hold control characters or
 /// `\`, start with `/` or be longer than a key.
@@ -112,8 +129,11 @@ pub fn validate_prefix(prefix: &str) -> Result<()> {
         Some(format!("prefixes are at most {MAX_KEY_BYTES} bytes"))
     } else if prefix.starts_with('/') {
         Some("prefixes must not start with `/`".to_string())
-    } else if prefix.chars().any(|c| c.is_control() || c == '\\') {
-        Some("prefixes must not contain control characters or `\\`".to_string())
+    } else if prefix
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || is_noncharacter(c))
+    {
+        Some("prefixes must not contain control characters, noncharacters or `\\`".to_string())
     } else {
         None
     };
@@ -202,6 +222,12 @@ mod tests {
             ("new\nline", "control"),
             ("del\u{7f}", "control"),
             ("back\\slash", "`\\`"),
+            ("not\u{FFFF}char", "noncharacter"),
+            ("not\u{FFFE}", "noncharacter"),
+            ("a/\u{FDD0}", "noncharacter"),
+            ("a/\u{FDEF}b", "noncharacter"),
+            ("plane\u{1FFFF}", "noncharacter"),
+            ("plane\u{10FFFE}", "noncharacter"),
         ] {
             let err = BlobKey::new(key).expect_err(key);
             assert_eq!(err.kind(), &ErrorKind::InvalidKey);
@@ -221,5 +247,13 @@ mod tests {
         assert!(validate_prefix("rec").is_ok());
         assert!(validate_prefix("/x").is_err());
         assert!(validate_prefix("x\0").is_err());
+        assert!(validate_prefix("x\u{FFFF}").is_err());
+    }
+
+    #[test]
+    fn characters_beside_the_noncharacters_are_kept() {
+        for key in ["\u{FDCF}", "\u{FDF0}", "\u{FFFD}", "\u{1FFFD}", "\u{EFFFD}"] {
+            assert!(BlobKey::new(key).is_ok(), "{key:?}");
+        }
     }
 }

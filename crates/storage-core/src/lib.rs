@@ -21,6 +21,7 @@
 mod body;
 mod capabilities;
 mod copy;
+pub mod driver;
 mod error;
 mod ext;
 mod get;
@@ -28,9 +29,12 @@ mod key;
 pub mod list;
 pub mod memory;
 mod meta;
+mod portable;
 mod provider;
 mod put;
 pub mod redact;
+mod resume;
+pub mod retry;
 mod sign;
 mod store;
 

@@ -14,9 +14,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 
+use crate::driver::Driver;
 use crate::{
-    list::paginate, Blob, BlobKey, BlobMeta, BlobStore, Body, Capabilities, CopyOptions, Error,
-    ErrorKind, GetOptions, ListEntry, ListOptions, ListPage, Provider, PutMode, PutOptions, Result,
+    list::paginate, Blob, BlobKey, BlobMeta, Body, Capabilities, CopyOptions, Error, ErrorKind,
+    GetOptions, ListEntry, ListOptions, ListPage, Provider, PutMode, PutOptions, Result,
     SignOptions, SignedRequest,
 };
 
@@ -24,7 +25,7 @@ use crate::{
 /// same streaming path they would against a network store.
 const CHUNK: usize = 64 * 1024;
 
-/// A [`BlobStore`] held in memory.
+/// A [`BlobStore`](crate::BlobStore) held in memory.
 ///
 /// ```
 /// use storage_core::{memory::MemoryStore, BlobStoreExt};
@@ -101,22 +102,17 @@ fn check_mode(mode: &PutMode, key: &BlobKey, current: Option<&Stored>) -> Result
 }
 
 #[async_trait]
-impl BlobStore for MemoryStore {
+impl Driver for MemoryStore {
     fn provider(&self) -> Provider {
         Provider::Memory
     }
 
-    fn capabilities(&self) -> Capabilities {
+    fn supports(&self) -> Capabilities {
         Capabilities::unsigned()
     }
 
-    async fn put(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Memory).with_key(key.as_str()))?;
-        let data = body
-            .collect(u64::MAX)
-            .await
-            .map_err(|e| e.with_provider(Provider::Memory).with_key(key.as_str()))?;
+    async fn write_blob(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
+        let data = body.collect(u64::MAX).await?;
         let mut blobs = self.write();
         check_mode(&opts.mode, key, blobs.get(key))?;
         let meta = BlobMeta {
@@ -139,18 +135,15 @@ impl BlobStore for MemoryStore {
         Ok(meta)
     }
 
-    async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Memory).with_key(key.as_str()))?;
+    async fn read_blob(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
         let stored = self
             .read()
             .get(key)
             .cloned()
             .ok_or_else(|| Self::not_found(key))?;
+        opts.check_conditions(&stored.meta.etag)?;
         let range = match opts.range {
-            Some(r) => r
-                .resolve(stored.meta.size)
-                .map_err(|e| e.with_provider(Provider::Memory).with_key(key.as_str()))?,
+            Some(r) => r.resolve(stored.meta.size)?,
             None => 0..stored.meta.size,
         };
         let data = stored.data.slice(range.start as usize..range.end as usize);
@@ -161,21 +154,27 @@ impl BlobStore for MemoryStore {
         Ok(Blob::new(stored.meta, range, stream::iter(chunks).boxed()))
     }
 
-    async fn head(&self, key: &BlobKey) -> Result<BlobMeta> {
+    async fn stat_blob(&self, key: &BlobKey) -> Result<BlobMeta> {
         self.read()
             .get(key)
             .map(|s| s.meta.clone())
             .ok_or_else(|| Self::not_found(key))
     }
 
-    async fn delete(&self, key: &BlobKey) -> Result<()> {
+    async fn delete_blob(&self, key: &BlobKey) -> Result<()> {
         self.write().remove(key);
         Ok(())
     }
 
-    async fn list(&self, opts: ListOptions) -> Result<ListPage> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Memory))?;
+    async fn delete_blobs(&self, keys: &[BlobKey]) -> Result<()> {
+        let mut blobs = self.write();
+        for key in keys {
+            blobs.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn list_blobs(&self, opts: ListOptions) -> Result<ListPage> {
         let blobs = self.read();
         let prefix = opts.prefix_str();
         let entries = blobs
@@ -195,9 +194,7 @@ impl BlobStore for MemoryStore {
         Ok(paginate(entries, &opts))
     }
 
-    async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Memory).with_key(to.as_str()))?;
+    async fn copy_blob(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
         let mut blobs = self.write();
         let source = blobs
             .get(from)
@@ -218,10 +215,10 @@ impl BlobStore for MemoryStore {
         Ok(meta)
     }
 
-    async fn signed_url(&self, key: &BlobKey, _opts: SignOptions) -> Result<SignedRequest> {
-        Err(Error::unsupported(Provider::Memory, "signed_url")
-            .with_key(key.as_str())
-            .with_message("the memory store has no HTTP endpoint; use the local provider for signed URLs in development"))
+    async fn sign_blob(&self, _key: &BlobKey, _opts: SignOptions) -> Result<SignedRequest> {
+        Err(Error::unsupported(Provider::Memory, "signed_url").with_message(
+            "the memory store has no HTTP endpoint; use the local provider for signed URLs in development",
+        ))
     }
 }
 

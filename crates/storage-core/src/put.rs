@@ -162,7 +162,7 @@ fn looks_like_mime(value: &str) -> bool {
 
 /// Refuses values a provider could not store and return exactly: control
 /// characters (header injection), non-ASCII, surrounding white space.
-fn check_header_value(what: &str, value: &str) -> Result<()> {
+pub(crate) fn check_header_value(what: &str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(invalid(format!("{what} must not be empty")));
     }

@@ -11,6 +11,11 @@ use crate::{
 
 /// A blob store: Azure, Vercel, the local filesystem, memory, or your own.
 ///
+/// Providers do not implement this trait directly: they implement the
+/// smaller [`Driver`](crate::driver::Driver), and the portable layer makes
+/// every driver a `BlobStore` with validation, capability checks, error
+/// tagging, tracing, deadlines and resumed downloads written once.
+///
 /// Every method takes an already validated [`BlobKey`], so key rules hold
 /// before any I/O. Convenience calls (`put_bytes`, `get_bytes`, `exists`,
 /// `list_all` …) live in [`BlobStoreExt`](crate::BlobStoreExt), written once
@@ -55,6 +60,10 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Deletes a blob; deleting a missing blob succeeds.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
 
+    /// Deletes many blobs, in batches where the provider has a batch call;
+    /// missing blobs are not an error.
+    async fn delete_many(&self, keys: &[BlobKey]) -> Result<()>;
+
     /// Lists one page of blobs (and folders, with a delimiter).
     async fn list(&self, opts: ListOptions) -> Result<ListPage>;
 
@@ -63,6 +72,19 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 
     /// A URL that lets a client without credentials do one thing to one blob.
     async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest>;
+
+    /// The escape hatch: the provider's own type (`AzureStore`,
+    /// `VercelStore`, `LocalStore`, `MemoryStore` …), for what the portable
+    /// API does not cover. Downcast it with
+    /// [`downcast_ref`](std::any::Any::downcast_ref).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use storage_core::{memory::MemoryStore, BlobStore};
+    /// let store: Arc<dyn BlobStore> = Arc::new(MemoryStore::new());
+    /// assert!(store.native().downcast_ref::<MemoryStore>().is_some());
+    /// ```
+    fn native(&self) -> &dyn std::any::Any;
 }
 
 #[async_trait]
@@ -85,6 +107,9 @@ impl<T: BlobStore + ?Sized> BlobStore for Arc<T> {
     async fn delete(&self, key: &BlobKey) -> Result<()> {
         (**self).delete(key).await
     }
+    async fn delete_many(&self, keys: &[BlobKey]) -> Result<()> {
+        (**self).delete_many(keys).await
+    }
     async fn list(&self, opts: ListOptions) -> Result<ListPage> {
         (**self).list(opts).await
     }
@@ -93,5 +118,8 @@ impl<T: BlobStore + ?Sized> BlobStore for Arc<T> {
     }
     async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
         (**self).signed_url(key, opts).await
+    }
+    fn native(&self) -> &dyn std::any::Any {
+        (**self).native()
     }
 }

@@ -64,9 +64,10 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use storage_core::driver::Driver;
 use storage_core::{
-    Blob, BlobKey, BlobMeta, BlobStore, Body, Capabilities, CopyOptions, Error, GetOptions,
-    ListOptions, ListPage, Provider, PutOptions, Result, SignOptions, SignedRequest,
+    Blob, BlobKey, BlobMeta, Body, Capabilities, CopyOptions, Error, GetOptions, ListOptions,
+    ListPage, Provider, PutOptions, Result, SignOptions, SignedRequest,
 };
 
 pub use config::{
@@ -81,7 +82,7 @@ use layout::Layout;
 /// Temporary files older than this are left over from crashed uploads.
 const STALE_TEMP: Duration = Duration::from_secs(3600);
 
-/// A [`BlobStore`] on the local filesystem.
+/// A [`BlobStore`](storage_core::BlobStore) on the local filesystem.
 #[derive(Clone)]
 pub struct LocalStore {
     layout: Arc<Layout>,
@@ -122,7 +123,7 @@ impl LocalStore {
         &self.layout.root
     }
 
-    /// The signer behind [`BlobStore::signed_url`], which the router uses to
+    /// The signer behind [`BlobStore::signed_url`](storage_core::BlobStore::signed_url), which the router uses to
     /// verify requests.
     pub fn signer(&self) -> &Signer {
         &self.signer
@@ -161,20 +162,18 @@ fn sweep_stale_temps(tmp: &Path) {
 }
 
 #[async_trait]
-impl BlobStore for LocalStore {
+impl Driver for LocalStore {
     fn provider(&self) -> Provider {
         Provider::Local
     }
 
-    fn capabilities(&self) -> Capabilities {
+    fn supports(&self) -> Capabilities {
         let mut caps = Capabilities::all();
         caps.file_and_folder_same_name = false;
         caps
     }
 
-    async fn put(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Local).with_key(key.as_str()))?;
+    async fn write_blob(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
         let layout = (*self.layout).clone();
         {
             let (layout, key, mode) = (layout.clone(), key.clone(), opts.mode.clone());
@@ -185,13 +184,12 @@ impl BlobStore for LocalStore {
         write::commit(layout, key.clone(), data, props, opts.mode).await
     }
 
-    async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Local).with_key(key.as_str()))?;
+    async fn read_blob(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
         let (meta, range, contents) = {
             let (layout, key, range) = (self.layout.clone(), key.clone(), opts.range);
             blocking(move || read::open_range(&layout, &key, range)).await?
         };
+        opts.check_conditions(&meta.etag)?;
         let body = match contents {
             read::Contents::Inline(bytes) if bytes.is_empty() => futures::stream::empty().boxed(),
             read::Contents::Inline(bytes) => {
@@ -202,12 +200,12 @@ impl BlobStore for LocalStore {
         Ok(Blob::new(meta, range, body))
     }
 
-    async fn head(&self, key: &BlobKey) -> Result<BlobMeta> {
+    async fn stat_blob(&self, key: &BlobKey) -> Result<BlobMeta> {
         let (layout, key) = (self.layout.clone(), key.clone());
         blocking(move || read::open(&layout, &key).map(|o| o.meta)).await
     }
 
-    async fn delete(&self, key: &BlobKey) -> Result<()> {
+    async fn delete_blob(&self, key: &BlobKey) -> Result<()> {
         let (layout, key) = (self.layout.clone(), key.clone());
         blocking(move || {
             let k = key.as_str();
@@ -236,16 +234,12 @@ impl BlobStore for LocalStore {
         .await
     }
 
-    async fn list(&self, opts: ListOptions) -> Result<ListPage> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Local))?;
+    async fn list_blobs(&self, opts: ListOptions) -> Result<ListPage> {
         let layout = self.layout.clone();
         blocking(move || walk::list(&layout, &opts)).await
     }
 
-    async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Local).with_key(to.as_str()))?;
+    async fn copy_blob(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
         let layout = (*self.layout).clone();
         let (src, dst, mode) = (from.clone(), to.clone(), opts.mode.clone());
         let (data, mut props) = blocking(move || {
@@ -265,7 +259,7 @@ impl BlobStore for LocalStore {
         write::commit((*self.layout).clone(), to.clone(), data, props, opts.mode).await
     }
 
-    async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
+    async fn sign_blob(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
         self.signer.sign(key, &opts, SystemTime::now())
     }
 }

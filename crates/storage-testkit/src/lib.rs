@@ -255,6 +255,7 @@ mod tests {
     //! The suite must fail a store that breaks the contract, not only pass
     //! the reference one.
 
+    use storage_core::driver::Driver;
     use storage_core::memory::MemoryStore;
     use storage_core::{
         async_trait, Blob, BlobKey, BlobMeta, Body, Capabilities, CopyOptions, GetOptions,
@@ -263,38 +264,48 @@ mod tests {
 
     use super::*;
 
-    /// A store whose `delete` silently does nothing.
-    #[derive(Debug, Default)]
+    /// A driver whose `delete` silently does nothing.
+    #[derive(Debug, Default, Clone)]
     struct IgnoresDeletes(MemoryStore);
 
     #[async_trait]
-    impl BlobStore for IgnoresDeletes {
+    impl Driver for IgnoresDeletes {
         fn provider(&self) -> Provider {
             Provider::Custom("ignores-deletes")
         }
-        fn capabilities(&self) -> Capabilities {
-            self.0.capabilities()
+        fn supports(&self) -> Capabilities {
+            self.0.supports()
         }
-        async fn put(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
-            self.0.put(key, body, opts).await
+        async fn write_blob(
+            &self,
+            key: &BlobKey,
+            body: Body,
+            opts: PutOptions,
+        ) -> Result<BlobMeta> {
+            self.0.write_blob(key, body, opts).await
         }
-        async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
-            self.0.get(key, opts).await
+        async fn read_blob(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
+            self.0.read_blob(key, opts).await
         }
-        async fn head(&self, key: &BlobKey) -> Result<BlobMeta> {
-            self.0.head(key).await
+        async fn stat_blob(&self, key: &BlobKey) -> Result<BlobMeta> {
+            self.0.stat_blob(key).await
         }
-        async fn delete(&self, _key: &BlobKey) -> Result<()> {
+        async fn delete_blob(&self, _key: &BlobKey) -> Result<()> {
             Ok(())
         }
-        async fn list(&self, opts: ListOptions) -> Result<ListPage> {
-            self.0.list(opts).await
+        async fn list_blobs(&self, opts: ListOptions) -> Result<ListPage> {
+            self.0.list_blobs(opts).await
         }
-        async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
-            self.0.copy(from, to, opts).await
+        async fn copy_blob(
+            &self,
+            from: &BlobKey,
+            to: &BlobKey,
+            opts: CopyOptions,
+        ) -> Result<BlobMeta> {
+            self.0.copy_blob(from, to, opts).await
         }
-        async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
-            self.0.signed_url(key, opts).await
+        async fn sign_blob(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
+            self.0.sign_blob(key, opts).await
         }
     }
 

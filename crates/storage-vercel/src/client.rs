@@ -1,6 +1,10 @@
 //! The requests on the wire, shaped like the official `@vercel/blob` SDK's
 //! (see `vercel-blob-protocol.md`), and the retry loop around them.
 //!
+//! Requests go through the one retry and timeout policy of
+//! [`storage_core::retry`]: transient failures of idempotent requests are
+//! sent again, each attempt is bounded, and the operation has a deadline.
+//!
 //! Every API request carries `authorization: Bearer <token>`,
 //! `x-api-version`, `x-vercel-blob-store-id`, a request id that stays the
 //! same across retries and an attempt counter starting at 0. Reads go to the
@@ -14,6 +18,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::{Deserialize, Serialize};
+use storage_core::retry::Idempotency;
 use storage_core::Result;
 
 use crate::config::VercelConfig;
@@ -149,13 +154,6 @@ struct Attempt<'a> {
     number: u32,
 }
 
-/// Whether a request may be sent again after a transient failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idempotent {
-    Yes,
-    No,
-}
-
 /// The HTTP side of a [`VercelStore`](crate::VercelStore).
 #[derive(Debug, Clone)]
 pub(crate) struct Client {
@@ -166,10 +164,9 @@ pub(crate) struct Client {
 impl Client {
     pub(crate) fn new(config: VercelConfig) -> Result<Self> {
         let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout())
-            .read_timeout(config.read_timeout())
+            .connect_timeout(config.retry_policy().connect_timeout)
             .build()
-            .map_err(|e| error::from_transport("building the HTTP client", e))?;
+            .map_err(|e| error::from_transport("building the HTTP client", "nowhere yet", e))?;
         Ok(Client { http, config })
     }
 
@@ -231,82 +228,93 @@ impl Client {
         rb
     }
 
-    /// Sends the request `build` makes, retrying transient failures of
-    /// idempotent requests with capped, jittered exponential backoff.
-    async fn send<F>(&self, operation: &str, idempotent: Idempotent, build: F) -> Result<Response>
+    /// Where API requests go, for messages: scheme, host and port.
+    pub(crate) fn api_endpoint(&self) -> String {
+        endpoint_of(self.config.api_base())
+    }
+
+    /// Where reads go, for messages.
+    pub(crate) fn blob_endpoint(&self) -> String {
+        endpoint_of(&self.config.blob_host())
+    }
+
+    /// Sends the request `build` makes under the retry policy: an answer
+    /// that is not a success becomes the matching error, and transient
+    /// failures of idempotent requests are sent again with the same
+    /// request id and the next attempt number.
+    async fn send<F>(&self, operation: &str, idempotency: Idempotency, build: F) -> Result<Response>
     where
         F: Fn(&Attempt<'_>) -> RequestBuilder,
     {
         let id = self.request_id();
-        let policy = self.config.retry_policy();
-        let mut number = 0u32;
-        loop {
-            let at = Attempt { id: &id, number };
-            let may_retry = idempotent == Idempotent::Yes && number < policy.max_retries;
-            let err = match build(&at).send().await {
-                Ok(resp) if resp.status().is_success() || resp.status().as_u16() == 304 => {
-                    return Ok(resp)
-                }
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    let body = read_limited(resp).await;
-                    let err = error::from_response(operation, status, &headers, &body);
-                    if !(may_retry && error::is_retryable_status(status)) {
-                        return Err(err);
+        let endpoint = if operation == "get" {
+            self.blob_endpoint()
+        } else {
+            self.api_endpoint()
+        };
+        let endpoint = endpoint.as_str();
+        self.config
+            .retry_policy()
+            .run(endpoint, idempotency, |number| {
+                let request = build(&Attempt { id: &id, number });
+                async move {
+                    match request.send().await {
+                        Ok(resp) if resp.status().is_success() || resp.status().as_u16() == 304 => {
+                            Ok(resp)
+                        }
+                        Ok(resp) => {
+                            let status = resp.status();
+                            let headers = resp.headers().clone();
+                            let body = read_limited(resp).await;
+                            Err(error::from_response(operation, status, &headers, &body))
+                        }
+                        Err(e) => Err(error::from_transport(operation, endpoint, e)),
                     }
-                    err
                 }
-                Err(e) => {
-                    if !(may_retry && error::transport_is_retryable(&e)) {
-                        return Err(error::from_transport(operation, e));
-                    }
-                    error::from_transport(operation, e)
-                }
-            };
-            number += 1;
-            let delay = policy.delay(number);
-            tracing::debug!(%err, attempt = number, ?delay, "retrying a Vercel Blob request");
-            tokio::time::sleep(delay).await;
-        }
+            })
+            .await
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(operation: &str, resp: Response) -> Result<T> {
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &str,
+        resp: Response,
+    ) -> Result<T> {
         let body = resp
             .bytes()
             .await
-            .map_err(|e| error::from_transport(operation, e))?;
+            .map_err(|e| error::from_transport(operation, &self.api_endpoint(), e))?;
         serde_json::from_slice(&body).map_err(|e| error::malformed(operation, e))
     }
 
     /// `PUT /?pathname=` with a body held in memory, so it can be replayed
-    /// when `idempotent` says a replay cannot change the outcome.
+    /// when `idempotency` says a replay cannot change the outcome.
     pub(crate) async fn put(
         &self,
         pathname: &str,
         headers: &WriteHeaders,
         body: Bytes,
-        idempotent: Idempotent,
+        idempotency: Idempotency,
     ) -> Result<PutResult> {
         let resp = self
-            .send("put", idempotent, |at| {
+            .send("put", idempotency, |at| {
                 let rb = self
                     .api(Method::PUT, "/", at)
                     .query(&[("pathname", pathname)]);
                 self.write_headers(rb, headers).body(body.clone())
             })
             .await?;
-        Self::json("put", resp).await
+        self.json("put", resp).await
     }
 
     /// `GET /?url=<pathname>`.
     pub(crate) async fn head(&self, pathname: &str) -> Result<HeadResult> {
         let resp = self
-            .send("head", Idempotent::Yes, |at| {
+            .send("head", Idempotency::Idempotent, |at| {
                 self.api(Method::GET, "", at).query(&[("url", pathname)])
             })
             .await?;
-        Self::json("head", resp).await
+        self.json("head", resp).await
     }
 
     /// `GET /?limit=&prefix=&cursor=&mode=folded`, each only when set.
@@ -329,17 +337,18 @@ impl Client {
             query.push(("mode", "folded"));
         }
         let resp = self
-            .send("list", Idempotent::Yes, |at| {
+            .send("list", Idempotency::Idempotent, |at| {
                 self.api(Method::GET, "", at).query(&query)
             })
             .await?;
-        Self::json("list", resp).await
+        self.json("list", resp).await
     }
 
-    /// `POST /delete` with one blob URL.
-    pub(crate) async fn delete(&self, pathname: &str) -> Result<()> {
-        let body = serde_json::json!({ "urls": [self.blob_url(pathname)] }).to_string();
-        self.send("delete", Idempotent::Yes, |at| {
+    /// `POST /delete` with the blob URLs of `pathnames` (at most 1,000).
+    pub(crate) async fn delete(&self, pathnames: &[&str]) -> Result<()> {
+        let urls: Vec<String> = pathnames.iter().map(|p| self.blob_url(p)).collect();
+        let body = serde_json::json!({ "urls": urls }).to_string();
+        self.send("delete", Idempotency::Idempotent, |at| {
             self.api(Method::POST, "/delete", at)
                 .header("content-type", "application/json")
                 .body(body.clone())
@@ -358,14 +367,14 @@ impl Client {
     ) -> Result<PutResult> {
         let from_url = self.blob_url(from);
         let resp = self
-            .send("copy", Idempotent::No, |at| {
+            .send("copy", Idempotency::NotIdempotent, |at| {
                 let rb = self
                     .api(Method::PUT, "/", at)
                     .query(&[("pathname", to), ("fromUrl", from_url.as_str())]);
                 self.write_headers(rb, headers)
             })
             .await?;
-        Self::json("copy", resp).await
+        self.json("copy", resp).await
     }
 
     fn mpu(
@@ -389,11 +398,11 @@ impl Client {
         headers: &WriteHeaders,
     ) -> Result<Upload> {
         let resp = self
-            .send("multipart create", Idempotent::Yes, |at| {
+            .send("multipart create", Idempotency::Idempotent, |at| {
                 self.mpu(pathname, headers, "create", at)
             })
             .await?;
-        let created: MpuCreated = Self::json("multipart create", resp).await?;
+        let created: MpuCreated = self.json("multipart create", resp).await?;
         Ok(Upload {
             key: created.key,
             upload_id: created.upload_id,
@@ -411,7 +420,7 @@ impl Client {
     ) -> Result<CompletedPart> {
         let key = utf8_percent_encode(&upload.key, URI_COMPONENT).to_string();
         let resp = self
-            .send("multipart upload", Idempotent::Yes, |at| {
+            .send("multipart upload", Idempotency::Idempotent, |at| {
                 self.mpu(pathname, headers, "upload", at)
                     .header("x-mpu-key", &key)
                     .header("x-mpu-upload-id", &upload.upload_id)
@@ -419,65 +428,90 @@ impl Client {
                     .body(body.clone())
             })
             .await?;
-        let part: MpuPart = Self::json("multipart upload", resp).await?;
+        let part: MpuPart = self.json("multipart upload", resp).await?;
         Ok(CompletedPart {
             part_number,
             etag: part.etag,
         })
     }
 
-    /// `POST /mpu` with `x-mpu-action: complete`. Not retried: the upload is
-    /// gone once completed, so a retry after a lost answer would fail.
+    /// `POST /mpu` with `x-mpu-action: complete`. An overwriting completion
+    /// is retried; the upload is gone once completed, so when a retry finds
+    /// it missing, an earlier attempt whose answer was lost completed it,
+    /// and this returns `None` for the caller to confirm.
     pub(crate) async fn mpu_complete(
         &self,
         pathname: &str,
         headers: &WriteHeaders,
         upload: &Upload,
         parts: &[CompletedPart],
-    ) -> Result<PutResult> {
+        idempotency: Idempotency,
+    ) -> Result<Option<PutResult>> {
         let key = utf8_percent_encode(&upload.key, URI_COMPONENT).to_string();
         let body =
             serde_json::to_string(parts).map_err(|e| error::malformed("multipart complete", e))?;
-        let resp = self
-            .send("multipart complete", Idempotent::No, |at| {
+        let retried = std::sync::atomic::AtomicBool::new(false);
+        let sent = self
+            .send("multipart complete", idempotency, |at| {
+                if at.number > 0 {
+                    retried.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 self.mpu(pathname, headers, "complete", at)
                     .header("content-type", "application/json")
                     .header("x-mpu-upload-id", &upload.upload_id)
                     .header("x-mpu-key", &key)
                     .body(body.clone())
             })
-            .await?;
-        Self::json("multipart complete", resp).await
+            .await;
+        match sent {
+            Ok(resp) => self.json("multipart complete", resp).await.map(Some),
+            Err(e) if e.is_not_found() && retried.load(std::sync::atomic::Ordering::Relaxed) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `POST /signed-token`.
     pub(crate) async fn signed_token(&self, req: &SignedTokenRequest) -> Result<SignedTokenResult> {
         let body = serde_json::to_string(req).map_err(|e| error::malformed("signed-token", e))?;
         let resp = self
-            .send("signed-token", Idempotent::Yes, |at| {
+            .send("signed-token", Idempotency::Idempotent, |at| {
                 self.api(Method::POST, "/signed-token", at)
                     .header("content-type", "application/json")
                     .body(body.clone())
             })
             .await?;
-        Self::json("signed-token", resp).await
+        self.json("signed-token", resp).await
     }
 
-    /// `GET <blob url>` with an optional `Range`, answered before the body
-    /// is read so it can be streamed.
-    pub(crate) async fn read(&self, pathname: &str, range: Option<&str>) -> Result<Response> {
+    /// `GET <blob url>` with an optional `Range` and conditions, answered
+    /// before the body is read so it can be streamed.
+    pub(crate) async fn read(
+        &self,
+        pathname: &str,
+        range: Option<&str>,
+        if_match: Option<&str>,
+        if_none_match: Option<&str>,
+    ) -> Result<Response> {
         let url = self.blob_url(pathname);
-        self.send("get", Idempotent::Yes, |_| {
-            let rb = self
+        self.send("get", Idempotency::Idempotent, |_| {
+            let mut rb = self
                 .http
                 .get(&url)
                 .bearer_auth(self.config.token().expose())
                 // Compression would weaken the etag and hide the length.
                 .header("accept-encoding", "identity");
-            match range {
-                Some(r) => rb.header("range", r),
-                None => rb,
+            for (name, value) in [
+                ("range", range),
+                ("if-match", if_match),
+                ("if-none-match", if_none_match),
+            ] {
+                if let Some(value) = value {
+                    rb = rb.header(name, value);
+                }
             }
+            rb
         })
         .await
     }
@@ -495,6 +529,18 @@ async fn read_limited(resp: Response) -> Vec<u8> {
         }
     }
     body
+}
+
+/// The scheme, host and port of `url`: what an error may name.
+fn endpoint_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", u.scheme()),
+            (Some(host), None) => format!("{}://{host}", u.scheme()),
+            _ => "the configured endpoint".to_string(),
+        },
+        Err(_) => "the configured endpoint".to_string(),
+    }
 }
 
 /// A header's text value.

@@ -7,8 +7,7 @@
 //! `Debug` output or in an error message.
 
 use std::fmt;
-use std::time::Duration;
-
+use storage_core::retry::RetryPolicy;
 use storage_core::{redact::Secret, Error, Result};
 
 /// The read-write token, `vercel_blob_rw_<storeId>_<secret>` (required).
@@ -48,55 +47,6 @@ impl Access {
     }
 }
 
-/// How transient failures are retried.
-///
-/// Only idempotent requests are retried: reads, lists, deletes, and writes
-/// whose body is held in memory (single puts of at most one part, and
-/// multipart parts). A write whose body is a one-shot stream is never
-/// replayed, and `rate_limited` answers are surfaced, not retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (0 disables retrying).
-    pub max_retries: u32,
-    /// Delay before the first retry; doubled for each further one.
-    pub base_delay: Duration,
-    /// Upper bound of any one delay.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 4,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// A policy with `max_retries` retries starting at `base_delay`.
-    pub fn new(max_retries: u32, base_delay: Duration) -> Self {
-        RetryPolicy {
-            max_retries,
-            base_delay,
-            ..Self::default()
-        }
-    }
-
-    /// The delay before retry number `retry` (1-based): capped exponential
-    /// with full jitter, so many clients that failed together do not retry
-    /// together.
-    pub fn delay(&self, retry: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
-        let cap = exp.min(self.max_delay);
-        cap.mul_f64(0.5 + fastrand::f64() / 2.0)
-    }
-}
-
 /// Everything a [`VercelStore`](crate::VercelStore) needs.
 ///
 /// ```
@@ -125,8 +75,6 @@ pub struct VercelConfig {
     multipart_threshold: u64,
     concurrency: usize,
     retry: RetryPolicy,
-    connect_timeout: Duration,
-    read_timeout: Duration,
 }
 
 impl VercelConfig {
@@ -146,13 +94,12 @@ impl VercelConfig {
             multipart_threshold: DEFAULT_PART_SIZE as u64,
             concurrency: DEFAULT_CONCURRENCY,
             retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
         })
     }
 
-    /// Reads [`TOKEN_VAR`], [`API_URL_VAR`], [`ACCESS_VAR`] and
-    /// [`BLOB_HOST_URL_VAR`] from the process environment.
+    /// Reads [`TOKEN_VAR`], [`API_URL_VAR`], [`ACCESS_VAR`],
+    /// [`BLOB_HOST_URL_VAR`] and the retry and timeout variables
+    /// ([`storage_core::retry`]) from the process environment.
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|var| std::env::var(var).ok())
     }
@@ -169,6 +116,7 @@ impl VercelConfig {
             )
         })?;
         let mut config = Self::new(token.trim())?;
+        config.retry = RetryPolicy::from_lookup(&lookup)?;
         if let Some(url) = set(API_URL_VAR) {
             config = config.api_url(&url)?;
         }
@@ -240,16 +188,10 @@ impl VercelConfig {
         self
     }
 
-    /// Sets the retry policy.
+    /// Sets the retry and timeout policy (by default the one the
+    /// `BLOB_STORAGE_*` variables describe, see [`storage_core::retry`]).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
-        self
-    }
-
-    /// Sets the connect timeout and the longest wait for any read.
-    pub fn timeouts(mut self, connect: Duration, read: Duration) -> Self {
-        self.connect_timeout = connect;
-        self.read_timeout = read;
         self
     }
 
@@ -296,16 +238,9 @@ impl VercelConfig {
         self.concurrency
     }
 
-    pub(crate) fn retry_policy(&self) -> RetryPolicy {
-        self.retry
-    }
-
-    pub(crate) fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
-    pub(crate) fn read_timeout(&self) -> Duration {
-        self.read_timeout
+    /// The retry and timeout policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 }
 
@@ -458,15 +393,5 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("topsecretvalue"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
-    }
-
-    #[test]
-    fn retry_delays_are_capped_and_jittered() {
-        let policy = RetryPolicy::new(10, Duration::from_millis(100));
-        for retry in 1..=10 {
-            let d = policy.delay(retry);
-            assert!(d <= policy.max_delay, "{d:?}");
-            assert!(d >= Duration::from_millis(50), "{d:?}");
-        }
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::Deserialize;
-use storage_core::{Error, ErrorKind, Provider};
+use storage_core::{retry, Error, ErrorKind, Provider};
 
 /// Longest server message kept in an error, so a hostile or broken server
 /// cannot flood logs.
@@ -54,18 +54,14 @@ pub(crate) fn from_response(
     if let Some(hint) = hint {
         text.push_str(&format!(" ({hint})"));
     }
-    let retryable = is_retryable_status(status) && !matches!(kind, ErrorKind::RateLimited { .. });
     let mut err = Error::new(kind, Provider::Vercel).with_message(text);
-    if retryable {
+    if retry::is_retryable_status(status.as_u16()) {
         err = err.with_retryable(true);
+        if let Some(wait) = retry_after(headers) {
+            err = err.with_retry_after(wait);
+        }
     }
     err
-}
-
-/// Statuses worth retrying for an idempotent request. `rate_limited` is left
-/// to the caller, as the official SDK does.
-pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
-    status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED
 }
 
 fn classify(
@@ -149,8 +145,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         })
 }
 
-/// A failure to talk to the server at all.
-pub(crate) fn from_transport(operation: &str, err: reqwest::Error) -> Error {
+/// A failure to talk to `endpoint` (scheme, host and port) at all, with
+/// the variable that points there.
+pub(crate) fn from_transport(operation: &str, endpoint: &str, err: reqwest::Error) -> Error {
     let kind = if err.is_timeout() {
         ErrorKind::Timeout
     } else if err.is_builder() {
@@ -159,14 +156,17 @@ pub(crate) fn from_transport(operation: &str, err: reqwest::Error) -> Error {
         ErrorKind::Transport
     };
     let err = err.without_url();
+    let cause = std::error::Error::source(&err)
+        .map(|s| format!(": {s}"))
+        .unwrap_or_default();
     Error::new(kind, Provider::Vercel)
-        .with_message(format!("{operation} failed: {err}"))
+        .with_message(format!(
+            "{operation} failed talking to {endpoint}: {err}{cause}; check that the service is \
+             reachable ({} and {} say where it is)",
+            crate::config::API_URL_VAR,
+            crate::config::BLOB_HOST_URL_VAR
+        ))
         .with_source(err)
-}
-
-/// Whether a transport failure may succeed when sent again.
-pub(crate) fn transport_is_retryable(err: &reqwest::Error) -> bool {
-    err.is_timeout() || err.is_connect() || err.is_request() || err.is_body()
 }
 
 /// A response the adapter could not understand.

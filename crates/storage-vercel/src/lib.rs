@@ -38,12 +38,16 @@
 //!   (see [`VercelConfig::part_size`], [`VercelConfig::concurrency`]). The
 //!   blob appears only when the upload completes; a failing body stores
 //!   nothing.
-//! - **Retries**: 5xx answers, timeouts and broken connections are retried
-//!   with capped, jittered exponential backoff for reads, lists, deletes and
-//!   overwrites whose body is in memory, with the SDK's request id and
-//!   attempt headers. `rate_limited` surfaces as
-//!   [`ErrorKind::RateLimited`](storage_core::ErrorKind::RateLimited) with
-//!   the server's `retry-after`.
+//! - **Retries and timeouts** follow the one policy of
+//!   [`storage_core::retry`] (the `BLOB_STORAGE_*` variables): `429`, `5xx`
+//!   (not `501`), timeouts and broken connections are retried with capped,
+//!   jittered backoff, honouring `retry-after`, for reads, heads, lists,
+//!   deletes, overwrites whose body is in memory, multipart parts and
+//!   overwriting completions, with the SDK's request id and attempt
+//!   headers. `Create` and `IfMatch` writes are never replayed. A download
+//!   whose connection breaks resumes from the last byte received, pinned to
+//!   its etag; a blob host that streams without `Content-Length` is read
+//!   too (its size comes from the API).
 //! - **Signed URLs** are presigned URLs (one cached `POST /signed-token`,
 //!   local HMAC signing); [`VercelStore::client_token`] mints the client
 //!   tokens the official browser SDK uploads with.
@@ -63,22 +67,24 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
+use storage_core::driver::Driver;
 use storage_core::redact::Secret;
+use storage_core::retry::{Idempotency, RetryPolicy};
 use storage_core::{
-    Blob, BlobKey, BlobMeta, BlobStore, Body, ByteRange, Capabilities, CopyOptions, Error,
+    Blob, BlobKey, BlobMeta, Body, ByteRange, Capabilities, CopyOptions, Error, ErrorKind,
     GetOptions, ListEntry, ListOptions, ListPage, Provider, PutMode, PutOptions, Result,
     SignOptions, SignedRequest,
 };
 
 pub use config::{
-    Access, RetryPolicy, VercelConfig, ACCESS_VAR, API_URL_VAR, BLOB_HOST_URL_VAR, DEFAULT_API_URL,
+    Access, VercelConfig, ACCESS_VAR, API_URL_VAR, BLOB_HOST_URL_VAR, DEFAULT_API_URL,
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MIN_PART_SIZE, TOKEN_VAR,
 };
 pub use sign::{ClientTokenOptions, UploadCallback};
 
-use client::{Client, Idempotent, WriteHeaders};
+use client::{Client, WriteHeaders};
 
-/// A [`BlobStore`] on Vercel Blob (or the project's emulator).
+/// A [`BlobStore`](storage_core::BlobStore) on Vercel Blob (or the project's emulator).
 ///
 /// ```
 /// use storage_core::{BlobStore, Provider};
@@ -143,13 +149,13 @@ impl VercelStore {
     }
 
     /// The write headers for `mode`, and whether replaying the write is safe.
-    fn mode_headers(mode: &PutMode) -> (WriteHeaders, Idempotent) {
+    fn mode_headers(mode: &PutMode) -> (WriteHeaders, Idempotency) {
         let (allow, if_match, idempotent) = match mode {
-            PutMode::Overwrite => (true, None, Idempotent::Yes),
+            PutMode::Overwrite => (true, None, Idempotency::Idempotent),
             // A replayed Create could find its own first attempt and fail.
-            PutMode::Create => (false, None, Idempotent::No),
+            PutMode::Create => (false, None, Idempotency::NotIdempotent),
             // The SDK pairs x-if-match with x-allow-overwrite: 1.
-            PutMode::IfMatch(etag) => (true, Some(etag.clone()), Idempotent::No),
+            PutMode::IfMatch(etag) => (true, Some(etag.clone()), Idempotency::NotIdempotent),
         };
         let headers = WriteHeaders {
             allow_overwrite: Some(allow),
@@ -159,46 +165,76 @@ impl VercelStore {
         (headers, idempotent)
     }
 
-    async fn read(&self, key: &BlobKey, range: Option<ByteRange>) -> Result<Blob> {
-        let header = match range {
-            None => None,
-            Some(r) => {
-                // Refuse what no blob size can satisfy before any I/O.
-                r.validate()?;
-                Some(match r {
-                    ByteRange::Bounded { start, end } => format!("bytes={start}-{}", end - 1),
-                    ByteRange::From(start) => format!("bytes={start}-"),
-                    ByteRange::Suffix(n) => format!("bytes=-{n}"),
-                })
-            }
+    async fn read(&self, key: &BlobKey, opts: &GetOptions) -> Result<Blob> {
+        let range = opts.range.map(|r| match r {
+            ByteRange::Bounded { start, end } => format!("bytes={start}-{}", end - 1),
+            ByteRange::From(start) => format!("bytes={start}-"),
+            ByteRange::Suffix(n) => format!("bytes=-{n}"),
+        });
+        let resp = self
+            .client
+            .read(
+                key.as_str(),
+                range.as_deref(),
+                opts.if_match.as_deref(),
+                opts.if_none_match.as_deref(),
+            )
+            .await?;
+        if resp.status().as_u16() == 304 {
+            return Err(Error::new(ErrorKind::NotModified, Provider::Vercel)
+                .with_message("the blob still has the etag given in if_none_match"));
+        }
+        // A blob host may stream without a length (chunked); the API's
+        // head then says how large the blob is.
+        let size = if meta::length_known(resp.headers()) {
+            None
+        } else {
+            Some(self.client.head(key.as_str()).await?.size)
         };
-        let resp = self.client.read(key.as_str(), header.as_deref()).await?;
-        let (meta, served) = meta::from_read(key, resp.headers())?;
-        if range.is_some() && resp.status().as_u16() != 206 && meta.size > 0 {
+        let (meta, served) = meta::from_read(key, resp.headers(), size)?;
+        // The condition is checked here too, for hosts that ignore If-Match.
+        if opts
+            .if_match
+            .as_deref()
+            .is_some_and(|want| want != meta.etag)
+        {
+            return Err(
+                Error::new(ErrorKind::PreconditionFailed, Provider::Vercel).with_message(format!(
+                    "the blob's etag is {}, not the one given in if_match",
+                    meta.etag
+                )),
+            );
+        }
+        if opts.range.is_some() && resp.status().as_u16() != 206 && meta.size > 0 {
             return Err(error::malformed(
                 "get",
                 "the blob host ignored the Range header",
             ));
         }
+        let endpoint = self.client.blob_endpoint();
         let stream = resp
             .bytes_stream()
-            .map_err(|e| error::from_transport("reading a blob", e))
+            .map_err(move |e| error::from_transport("reading a blob", &endpoint, e))
             .boxed();
         Ok(Blob::new(meta, served, stream))
     }
 }
 
-fn tag(key: &BlobKey) -> impl Fn(Error) -> Error + '_ {
-    move |e| e.with_provider(Provider::Vercel).with_key(key.as_str())
-}
-
 #[async_trait]
-impl BlobStore for VercelStore {
+impl Driver for VercelStore {
     fn provider(&self) -> Provider {
         Provider::Vercel
     }
 
-    fn capabilities(&self) -> Capabilities {
+    fn retry_policy(&self) -> Option<&RetryPolicy> {
+        Some(self.client.config().retry_policy())
+    }
+
+    fn endpoint(&self) -> String {
+        self.client.api_endpoint()
+    }
+
+    fn supports(&self) -> Capabilities {
         let mut caps = Capabilities::all();
         caps.cache_control = false;
         caps.content_disposition = false;
@@ -207,28 +243,13 @@ impl BlobStore for VercelStore {
         caps
     }
 
-    async fn put(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
-        opts.validate().map_err(tag(key))?;
-        if !opts.metadata.is_empty() {
-            return Err(Error::unsupported(Provider::Vercel, "user metadata")
-                .with_key(key.as_str())
-                .with_message("Vercel Blob stores no user metadata; nothing was written"));
-        }
-        if opts.content_disposition.is_some() {
-            return Err(Error::unsupported(Provider::Vercel, "content_disposition")
-                .with_key(key.as_str())
-                .with_message(
-                    "Vercel Blob derives the content disposition from the pathname; \
-                     nothing was written",
-                ));
-        }
+    async fn write_blob(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
         let access = self.client.config().access_level();
         let max_age = opts
             .cache_control
             .as_deref()
             .map(|v| meta::max_age_for(v, access))
-            .transpose()
-            .map_err(tag(key))?;
+            .transpose()?;
         let (mut headers, idempotent) = Self::mode_headers(&opts.mode);
         headers.content_type = Some(opts.content_type_for(key));
         headers.cache_control_max_age = max_age;
@@ -237,7 +258,7 @@ impl BlobStore for VercelStore {
             client: &self.client,
             pathname: key.as_str(),
             headers: &headers,
-            idempotent,
+            idempotency: idempotent,
         };
         let threshold = self.client.config().threshold();
         let (result, size) = match body.as_bytes() {
@@ -248,13 +269,10 @@ impl BlobStore for VercelStore {
                 let result = self
                     .client
                     .put(key.as_str(), &headers, bytes, idempotent)
-                    .await
-                    .map_err(tag(key))?;
+                    .await?;
                 (result, size)
             }
-            _ => multipart::upload(target, body.into_stream())
-                .await
-                .map_err(tag(key))?,
+            _ => multipart::upload(target, body.into_stream()).await?,
         };
         let mut meta = BlobMeta::new(
             key.clone(),
@@ -274,22 +292,29 @@ impl BlobStore for VercelStore {
         Ok(meta)
     }
 
-    async fn get(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
-        self.read(key, opts.range).await.map_err(tag(key))
+    async fn read_blob(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
+        self.read(key, &opts).await
     }
 
-    async fn head(&self, key: &BlobKey) -> Result<BlobMeta> {
-        let head = self.client.head(key.as_str()).await.map_err(tag(key))?;
-        meta::from_head(key, head).map_err(tag(key))
+    async fn stat_blob(&self, key: &BlobKey) -> Result<BlobMeta> {
+        let head = self.client.head(key.as_str()).await?;
+        meta::from_head(key, head)
     }
 
-    async fn delete(&self, key: &BlobKey) -> Result<()> {
-        self.client.delete(key.as_str()).await.map_err(tag(key))
+    async fn delete_blob(&self, key: &BlobKey) -> Result<()> {
+        self.client.delete(&[key.as_str()]).await
     }
 
-    async fn list(&self, opts: ListOptions) -> Result<ListPage> {
-        opts.validate()
-            .map_err(|e| e.with_provider(Provider::Vercel))?;
+    async fn delete_blobs(&self, keys: &[BlobKey]) -> Result<()> {
+        // The service takes up to 1,000 URLs per call.
+        for batch in keys.chunks(1000) {
+            let pathnames: Vec<&str> = batch.iter().map(BlobKey::as_str).collect();
+            self.client.delete(&pathnames).await?;
+        }
+        Ok(())
+    }
+
+    async fn list_blobs(&self, opts: ListOptions) -> Result<ListPage> {
         let page = self
             .client
             .list(
@@ -311,20 +336,22 @@ impl BlobStore for VercelStore {
         Ok(ListPage::new(entries, page.folders, cursor))
     }
 
-    async fn copy(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
-        let source = self.head(from).await?;
+    async fn copy_blob(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
+        let source = self
+            .stat_blob(from)
+            .await
+            .map_err(|e| e.with_key(from.as_str()))?;
         let (headers, _) = Self::mode_headers(&opts.mode);
         let result = self
             .client
             .copy(from.as_str(), to.as_str(), &headers)
-            .await
-            .map_err(tag(to))?;
+            .await?;
         // Etags follow content: an unchanged etag means the source we
         // measured is what was copied.
         let size = if result.etag == source.etag {
             source.size
         } else {
-            self.head(to).await?.size
+            self.stat_blob(to).await?.size
         };
         let mut meta = BlobMeta::new(
             to.clone(),
@@ -337,11 +364,8 @@ impl BlobStore for VercelStore {
         Ok(meta)
     }
 
-    async fn signed_url(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
-        self.presigner
-            .sign(&self.client, key.as_str(), &opts)
-            .await
-            .map_err(tag(key))
+    async fn sign_blob(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
+        self.presigner.sign(&self.client, key.as_str(), &opts).await
     }
 }
 

@@ -103,16 +103,19 @@ pub(crate) fn from_head(key: &BlobKey, head: HeadResult) -> Result<BlobMeta> {
 pub(crate) fn from_read(
     key: &BlobKey,
     headers: &HeaderMap,
+    size_of_whole: Option<u64>,
 ) -> Result<(BlobMeta, std::ops::Range<u64>)> {
     let missing = |what: &str| error::malformed("get", format!("no usable {what} header"));
-    let length: u64 = header(headers, "content-length")
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| missing("content-length"))?;
-    let (range, size) = match header(headers, "content-range") {
-        Some(value) => parse_content_range(value).ok_or_else(|| missing("content-range"))?,
-        None => (0..length, length),
+    let length: Option<u64> = header(headers, "content-length").and_then(|v| v.parse().ok());
+    let (range, size) = match (header(headers, "content-range"), length, size_of_whole) {
+        (Some(value), _, _) => {
+            parse_content_range(value).ok_or_else(|| missing("content-range"))?
+        }
+        (None, Some(length), _) => (0..length, length),
+        (None, None, Some(size)) => (0..size, size),
+        (None, None, None) => return Err(missing("content-length")),
     };
-    if range.end - range.start != length {
+    if length.is_some_and(|length| range.end - range.start != length) {
         return Err(error::malformed(
             "get",
             "content-range and content-length disagree",
@@ -130,6 +133,12 @@ pub(crate) fn from_read(
     );
     meta.cache_control = cache_control_from_wire(header(headers, "cache-control"));
     Ok((meta, range))
+}
+
+/// Whether a read answer says how many bytes it carries (a chunked answer
+/// of a whole blob does not).
+pub(crate) fn length_known(headers: &HeaderMap) -> bool {
+    header(headers, "content-length").is_some() || header(headers, "content-range").is_some()
 }
 
 /// `bytes a-b/size` → (`a..b+1`, size).

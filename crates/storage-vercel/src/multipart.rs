@@ -14,7 +14,9 @@ use futures::StreamExt;
 use storage_core::{ByteStream, Error, ErrorKind, Provider, Result};
 use tokio::task::JoinSet;
 
-use crate::client::{Client, CompletedPart, Idempotent, PutResult, WriteHeaders};
+use storage_core::retry::Idempotency;
+
+use crate::client::{Client, CompletedPart, PutResult, WriteHeaders};
 
 /// Cuts a stream into parts of a fixed size, whatever its chunking.
 struct PartReader {
@@ -64,8 +66,9 @@ pub(crate) struct Target<'a> {
     pub client: &'a Client,
     pub pathname: &'a str,
     pub headers: &'a WriteHeaders,
-    /// Whether replaying the single put cannot change its outcome.
-    pub idempotent: Idempotent,
+    /// Whether replaying the single put (or the completion) cannot change
+    /// its outcome: true of overwrites, not of `Create` or `IfMatch`.
+    pub idempotency: Idempotency,
 }
 
 /// Uploads `stream`, returning the service's answer and the byte count.
@@ -77,7 +80,7 @@ pub(crate) async fn upload(target: Target<'_>, stream: ByteStream) -> Result<(Pu
         let size = first.len() as u64;
         let result = target
             .client
-            .put(target.pathname, target.headers, first, target.idempotent)
+            .put(target.pathname, target.headers, first, target.idempotency)
             .await?;
         return Ok((result, size));
     }
@@ -132,10 +135,44 @@ async fn multipart(
         done.push(joined(Some(finished))?);
     }
     done.sort_by_key(|p| p.part_number);
-    let result = client
-        .mpu_complete(target.pathname, target.headers, &upload, &done)
+    let completed = client
+        .mpu_complete(
+            target.pathname,
+            target.headers,
+            &upload,
+            &done,
+            target.idempotency,
+        )
         .await?;
+    let result = match completed {
+        Some(result) => result,
+        None => completed_by_an_earlier_attempt(client, target.pathname, size).await?,
+    };
     Ok((result, size))
+}
+
+/// A retried completion found the upload gone: the attempt whose answer
+/// was lost completed it. The blob must now have the uploaded size.
+async fn completed_by_an_earlier_attempt(
+    client: &Client,
+    pathname: &str,
+    size: u64,
+) -> Result<PutResult> {
+    let head = client.head(pathname).await?;
+    if head.size != size {
+        return Err(
+            Error::new(ErrorKind::Backend, Provider::Vercel).with_message(format!(
+                "the multipart upload's completion was retried after a lost answer, but the blob \
+             now holds {} bytes, not the {size} uploaded; another writer may have replaced it",
+                head.size
+            )),
+        );
+    }
+    Ok(PutResult {
+        pathname: pathname.to_string(),
+        content_type: head.content_type,
+        etag: head.etag,
+    })
 }
 
 fn joined(

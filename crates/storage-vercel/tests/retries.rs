@@ -1,6 +1,7 @@
 //! Retries against a tiny misbehaving server on a real socket: transient
-//! 5xx answers are retried with the SDK's request id and attempt headers,
-//! rate limiting is surfaced, and non-idempotent writes are not replayed.
+//! 5xx and 429 answers are retried with the SDK's request id and attempt
+//! headers, `retry-after` is honoured, and non-idempotent writes are not
+//! replayed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,8 +11,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use storage_core::retry::RetryPolicy;
 use storage_core::{BlobKey, BlobStore, ErrorKind, ListOptions, PutMode, PutOptions};
-use storage_vercel::{RetryPolicy, VercelConfig, VercelStore};
+use storage_vercel::{VercelConfig, VercelStore};
 
 /// What the server answers to the n-th request (0-based).
 type Script = fn(usize) -> Response;
@@ -55,7 +57,7 @@ async fn start(script: Script) -> (VercelStore, Arc<Mutex<Vec<HeaderMap>>>) {
         .expect("token")
         .api_url(&format!("http://{addr}"))
         .expect("url")
-        .retry(RetryPolicy::new(3, Duration::from_millis(10)));
+        .retry(RetryPolicy::default().retries(3, Duration::from_millis(10)));
     (VercelStore::new(config).expect("store"), seen)
 }
 
@@ -116,27 +118,48 @@ async fn persistent_503_gives_up_after_the_policy() {
     assert_eq!(seen.lock().expect("lock").len(), 4, "1 try + 3 retries");
 }
 
+fn rate_limited() -> Response {
+    let mut resp = json(
+        StatusCode::TOO_MANY_REQUESTS,
+        r#"{"error":{"code":"rate_limited","message":"Too many requests"}}"#,
+    );
+    resp.headers_mut()
+        .insert("retry-after", "1".parse().expect("header"));
+    resp
+}
+
 #[tokio::test]
-async fn rate_limited_surfaces_with_retry_after_and_is_not_retried() {
-    let (store, seen) = start(|_| {
-        let mut resp = json(
-            StatusCode::TOO_MANY_REQUESTS,
-            r#"{"error":{"code":"rate_limited","message":"Too many requests"}}"#,
-        );
-        resp.headers_mut()
-            .insert("retry-after", "7".parse().expect("header"));
-        resp
+async fn rate_limited_is_retried_after_the_wait_the_server_asked_for() {
+    let (store, seen) = start(|n| match n {
+        0 => rate_limited(),
+        _ => json(StatusCode::OK, EMPTY_LIST),
     })
     .await;
+    let started = std::time::Instant::now();
+    store
+        .list(ListOptions::new())
+        .await
+        .expect("list after a 429");
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "retry-after: 1 was not honoured ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test]
+async fn persistent_rate_limiting_surfaces_with_retry_after() {
+    let (store, seen) = start(|_| rate_limited()).await;
     let key = BlobKey::new("a.txt").expect("key");
     let err = store.head(&key).await.expect_err("rate limited");
     assert_eq!(
         err.kind(),
         &ErrorKind::RateLimited {
-            retry_after: Some(Duration::from_secs(7))
+            retry_after: Some(Duration::from_secs(1))
         }
     );
-    assert_eq!(seen.lock().expect("lock").len(), 1);
+    assert_eq!(seen.lock().expect("lock").len(), 4, "1 try + 3 retries");
 }
 
 #[tokio::test]
@@ -160,9 +183,18 @@ async fn a_refused_connection_is_transport_and_retried() {
         .expect("token")
         .api_url(&format!("http://{addr}"))
         .expect("url")
-        .retry(RetryPolicy::new(2, Duration::from_millis(5)));
+        .retry(RetryPolicy::default().retries(2, Duration::from_millis(5)));
     let store = VercelStore::new(config).expect("store");
     let err = store.list(ListOptions::new()).await.expect_err("refused");
     assert_eq!(err.kind(), &ErrorKind::Transport);
-    assert!(!err.to_string().contains("secretvalue"), "{err}");
+    let text = err.to_string();
+    assert!(!text.contains("secretvalue"), "{text}");
+    assert!(
+        text.contains(&format!("http://{addr}")),
+        "names the endpoint: {text}"
+    );
+    assert!(
+        text.contains("VERCEL_BLOB_API_URL"),
+        "names the variable: {text}"
+    );
 }

@@ -24,6 +24,10 @@ fn invalid_keys() -> Vec<String> {
         "del\u{7f}",
         "back\\slash",
         "\\",
+        // Unicode noncharacters: Azure stores them, then cannot list the container.
+        "nonchar\u{FFFF}",
+        "\u{FDD0}/a",
+        "plane\u{10FFFE}",
     ]
     .iter()
     .map(|k| k.to_string())
@@ -95,6 +99,7 @@ pub async fn invalid_keys_list_prefix(store: Store) -> Outcome {
         "a\0",
         "tab\there",
         "a\\b",
+        "nonchar\u{FFFF}",
         &"p".repeat(MAX_KEY_BYTES + 1),
     ] {
         store
