@@ -1,5 +1,6 @@
 //! A local emulator of the Vercel Blob service, faithful to the wire protocol
-//! spoken by the official `@vercel/blob` SDK (2.8).
+//! spoken by the official `@vercel/blob` SDK (2.8, and 0.27 for apps still
+//! pinned to it).
 //!
 //! # One listener, two roles
 //!
@@ -19,6 +20,21 @@
 //!
 //! Wherever the API accepts a blob URL (`head`, `del`, `copy`, `rename`) it
 //! accepts a pathname, an emulator URL or a production-style URL alike.
+//!
+//! # API versions
+//!
+//! Every SDK call sends `x-api-version` (`9` from `@vercel/blob` 0.27, `10`
+//! from 1.0, `12` from 2.8). The version decides what a write gets when it
+//! does not say: below 10, a put, copy, rename, multipart upload or client
+//! token upload without `x-add-random-suffix` gets a random suffix, and one
+//! without `x-allow-overwrite` may replace an existing blob; from 10 on, both
+//! are off and writing an existing pathname is refused with `bad_request`.
+//! Explicit headers, and the settings a client token or presigned URL
+//! carries, always win over these defaults. A request without the header is
+//! treated as version 12, the newest the emulator speaks, because the service
+//! documents only the newest defaults; a value that is not a non-negative
+//! integer is answered `400 {"error":{"code":"bad_request",...}}` on every
+//! API route.
 //!
 //! # Credentials
 //!
@@ -46,6 +62,7 @@
 //! ```
 
 mod api;
+mod api_version;
 mod auth;
 mod blob_host;
 mod callback;

@@ -1,10 +1,15 @@
 //! Options shared by every write (put, copy, rename, multipart) and the
 //! overwrite rules they obey.
+//!
+//! Whatever a request (or the token it carries) leaves unsaid about the
+//! random suffix and overwriting falls back to the defaults of the request's
+//! API version ([`ApiVersion`]).
 
 use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::api_version::ApiVersion;
 use crate::auth::Credential;
 use crate::client_token::OnUploadCompleted;
 use crate::error::{ApiError, ApiResult};
@@ -84,13 +89,16 @@ pub fn options(
         })?),
         None => None,
     };
+    let version = ApiVersion::of(headers)?;
+    let default_suffix = version.adds_random_suffix_by_default();
+    let default_overwrite = version.allows_overwrite_by_default();
     let mut opts = WriteOptions {
         access,
         content_type: header(headers, "x-content-type")?
             .filter(|s| !s.is_empty())
             .map(str::to_owned),
-        add_random_suffix: flag(headers, "x-add-random-suffix")?.unwrap_or(false),
-        allow_overwrite: flag(headers, "x-allow-overwrite")?.unwrap_or(false),
+        add_random_suffix: flag(headers, "x-add-random-suffix")?.unwrap_or(default_suffix),
+        allow_overwrite: flag(headers, "x-allow-overwrite")?.unwrap_or(default_overwrite),
         cache_control_max_age: cache.unwrap_or(DEFAULT_CACHE_CONTROL_MAX_AGE),
         if_match: header(headers, "x-if-match")?.map(str::to_owned),
         size_limit: state.max_body_size,
@@ -102,8 +110,8 @@ pub fn options(
         Credential::Client(token) => {
             // The token, signed by the server, wins over anything the browser sends.
             token.check_pathname(pathname)?;
-            opts.add_random_suffix = token.add_random_suffix.unwrap_or(false);
-            opts.allow_overwrite = token.allow_overwrite.unwrap_or(false);
+            opts.add_random_suffix = token.add_random_suffix.unwrap_or(default_suffix);
+            opts.allow_overwrite = token.allow_overwrite.unwrap_or(default_overwrite);
             opts.if_match = token.if_match.clone();
             if opts.if_match.is_some() {
                 opts.allow_overwrite = true;
@@ -120,8 +128,8 @@ pub fn options(
             opts.callback = token.on_upload_completed.clone();
         }
         Credential::Presigned(grant) => {
-            opts.add_random_suffix = grant.add_random_suffix.unwrap_or(false);
-            opts.allow_overwrite = grant.allow_overwrite.unwrap_or(false);
+            opts.add_random_suffix = grant.add_random_suffix.unwrap_or(default_suffix);
+            opts.allow_overwrite = grant.allow_overwrite.unwrap_or(default_overwrite);
             if grant.if_match.is_some() {
                 opts.if_match = grant.if_match.clone();
                 opts.allow_overwrite = true;
@@ -269,5 +277,121 @@ pub fn cache_control(meta: &BlobMeta) -> String {
 pub fn after_write(state: &Arc<AppState>, opts: &WriteOptions, result: &serde_json::Value) {
     if let Some(target) = &opts.callback {
         crate::callback::spawn(Arc::clone(state), target.clone(), result.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_token::ClientTokenPayload;
+    use crate::presign::Grant;
+    use crate::secret::Secret;
+    use crate::storage::{Storage, StorageConfig};
+    use http::HeaderValue;
+
+    fn state() -> AppState {
+        AppState {
+            store_id: "store".to_owned(),
+            token: Secret::new("vercel_blob_rw_store_secret"),
+            storage: Storage::open(&StorageConfig::InMemory).expect("in-memory storage"),
+            base_url: "http://127.0.0.1:1".to_owned(),
+            max_body_size: 1024,
+            uploads: Default::default(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    /// `(add_random_suffix, allow_overwrite)` the request ends up with.
+    fn settled(pairs: &[(&'static str, &'static str)], credential: &Credential) -> (bool, bool) {
+        let opts = options(&state(), &headers(pairs), credential, "a.txt").expect("valid options");
+        (opts.add_random_suffix, opts.allow_overwrite)
+    }
+
+    fn every_credential() -> [Credential; 3] {
+        [
+            Credential::ReadWrite,
+            Credential::Client(Box::new(ClientTokenPayload {
+                pathname: "a.txt".to_owned(),
+                ..Default::default()
+            })),
+            Credential::Presigned(Grant::default()),
+        ]
+    }
+
+    #[test]
+    fn unstated_defaults_follow_the_api_version() {
+        for credential in every_credential() {
+            assert_eq!(
+                settled(&[("x-api-version", "9")], &credential),
+                (true, true),
+                "{credential:?}"
+            );
+            assert_eq!(
+                settled(&[("x-api-version", "10")], &credential),
+                (false, false),
+                "{credential:?}"
+            );
+            assert_eq!(settled(&[], &credential), (false, false), "{credential:?}");
+        }
+    }
+
+    #[test]
+    fn stated_headers_win_over_the_old_defaults() {
+        let old_but_explicit = [
+            ("x-api-version", "9"),
+            ("x-add-random-suffix", "0"),
+            ("x-allow-overwrite", "0"),
+        ];
+        assert_eq!(
+            settled(&old_but_explicit, &Credential::ReadWrite),
+            (false, false)
+        );
+        let new_but_explicit = [
+            ("x-api-version", "12"),
+            ("x-add-random-suffix", "1"),
+            ("x-allow-overwrite", "1"),
+        ];
+        assert_eq!(
+            settled(&new_but_explicit, &Credential::ReadWrite),
+            (true, true)
+        );
+    }
+
+    #[test]
+    fn token_settings_win_over_the_old_defaults() {
+        let token = Credential::Client(Box::new(ClientTokenPayload {
+            pathname: "a.txt".to_owned(),
+            add_random_suffix: Some(false),
+            allow_overwrite: Some(false),
+            ..Default::default()
+        }));
+        assert_eq!(settled(&[("x-api-version", "9")], &token), (false, false));
+        let grant = Credential::Presigned(Grant {
+            add_random_suffix: Some(false),
+            allow_overwrite: Some(false),
+            ..Default::default()
+        });
+        assert_eq!(settled(&[("x-api-version", "9")], &grant), (false, false));
+    }
+
+    #[test]
+    fn malformed_version_refuses_the_write() {
+        let err = options(
+            &state(),
+            &headers(&[("x-api-version", "twelve")]),
+            &Credential::ReadWrite,
+            "a.txt",
+        )
+        .expect_err("malformed version");
+        assert_eq!(err.status, http::StatusCode::BAD_REQUEST);
+        assert!(err.message.contains("x-api-version"), "{}", err.message);
     }
 }

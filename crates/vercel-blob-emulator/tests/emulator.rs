@@ -487,3 +487,178 @@ async fn secrets_stay_out_of_debug_output() {
         .is_err());
     emu.shutdown().await;
 }
+
+/// A write request stating API version `version` and nothing about suffix
+/// or overwrite; `query` is the part after `?`.
+fn versioned(
+    emu: &RunningEmulator,
+    method: Method,
+    route: &str,
+    query: &str,
+    version: &'static str,
+) -> reqwest::RequestBuilder {
+    Client::new()
+        .request(method, format!("{}{route}?{query}", emu.api_url()))
+        .bearer_auth(TOKEN)
+        .header("x-api-version", version)
+}
+
+async fn ok_json(req: reqwest::RequestBuilder) -> serde_json::Value {
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let body = resp.text().await.expect("body");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).expect("JSON result")
+}
+
+async fn read_blob(url: &str) -> String {
+    let resp = reqwest::get(url).await.expect("read blob");
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.text().await.expect("blob body")
+}
+
+#[tokio::test]
+async fn api_version_9_adds_a_suffix_and_overwrites_by_default() {
+    let emu = start().await;
+    let put = |pathname: &str, body: &'static str| {
+        versioned(
+            &emu,
+            Method::PUT,
+            "/",
+            &format!("pathname={}", urlencode(pathname)),
+            "9",
+        )
+        .body(body)
+    };
+
+    let suffixed = ok_json(put("v9/a.txt", "one")).await;
+    let pathname = suffixed["pathname"].as_str().expect("pathname");
+    let random = pathname
+        .strip_prefix("v9/a-")
+        .and_then(|rest| rest.strip_suffix(".txt"))
+        .unwrap_or_else(|| panic!("no suffix before the extension: {pathname}"));
+    assert!(
+        !random.is_empty() && random.chars().all(|c| c.is_ascii_alphanumeric()),
+        "{pathname}"
+    );
+    assert_eq!(suffixed["contentType"], "text/plain");
+
+    let first = ok_json(put("v9/b.txt", "first").header("x-add-random-suffix", "0")).await;
+    assert_eq!(first["pathname"], "v9/b.txt");
+    let second = ok_json(put("v9/b.txt", "second").header("x-add-random-suffix", "0")).await;
+    assert_eq!(second["pathname"], "v9/b.txt");
+    assert_ne!(first["etag"], second["etag"]);
+    assert_eq!(
+        read_blob(second["url"].as_str().expect("url")).await,
+        "second"
+    );
+
+    // Copy and multipart create share the old defaults.
+    let copied = ok_json(versioned(
+        &emu,
+        Method::PUT,
+        "/",
+        "pathname=v9%2Fcopy.txt&fromUrl=v9%2Fb.txt",
+        "9",
+    ))
+    .await;
+    assert_ne!(copied["pathname"], "v9/copy.txt");
+    assert!(
+        copied["pathname"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("v9/copy-") && p.ends_with(".txt")),
+        "{copied}"
+    );
+    let created = ok_json(
+        versioned(&emu, Method::POST, "/mpu", "pathname=v9%2Fbig.bin", "9")
+            .header("x-mpu-action", "create"),
+    )
+    .await;
+    assert!(
+        created["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("v9/big-") && k.ends_with(".bin")),
+        "{created}"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn api_version_12_keeps_the_pathname_and_refuses_overwrites() {
+    let emu = start().await;
+    let put = |body: &'static str| {
+        versioned(&emu, Method::PUT, "/", "pathname=v12%2Fa.txt", "12").body(body)
+    };
+    let first = ok_json(put("first")).await;
+    assert_eq!(first["pathname"], "v12/a.txt");
+
+    let refused = put("second").send().await.expect("second put");
+    assert_eq!(
+        error_code(refused).await,
+        (StatusCode::BAD_REQUEST, "bad_request".into())
+    );
+    assert_eq!(
+        read_blob(first["url"].as_str().expect("url")).await,
+        "first"
+    );
+
+    let refused = versioned(&emu, Method::POST, "/mpu", "pathname=v12%2Fa.txt", "12")
+        .header("x-mpu-action", "create")
+        .send()
+        .await
+        .expect("multipart create");
+    assert_eq!(error_code(refused).await.0, StatusCode::BAD_REQUEST);
+
+    // Without the header the emulator speaks its newest version.
+    let refused = Client::new()
+        .put(format!("{}/?pathname=v12%2Fa.txt", emu.api_url()))
+        .bearer_auth(TOKEN)
+        .body("third")
+        .send()
+        .await
+        .expect("unversioned put");
+    assert_eq!(error_code(refused).await.0, StatusCode::BAD_REQUEST);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_api_version_is_a_json_bad_request() {
+    let emu = start().await;
+    for version in ["abc", "9.5", "-1", ""] {
+        let resp = versioned(&emu, Method::PUT, "/", "pathname=bad.txt", version)
+            .body("x")
+            .send()
+            .await
+            .expect("put");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{version:?}");
+        let body: serde_json::Value = resp.json().await.expect("error body is JSON");
+        assert_eq!(body["error"]["code"], "bad_request", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("x-api-version")),
+            "{body}"
+        );
+        let listed = versioned(&emu, Method::GET, "/", "", version)
+            .send()
+            .await
+            .expect("list");
+        assert_eq!(
+            error_code(listed).await,
+            (StatusCode::BAD_REQUEST, "bad_request".into()),
+            "{version:?}"
+        );
+    }
+    let missing = Client::new()
+        .get(format!("{}/?url=bad.txt", emu.api_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(
+        error_code(missing).await,
+        (StatusCode::NOT_FOUND, "not_found".into()),
+        "a refused write must not store anything"
+    );
+    emu.shutdown().await;
+}

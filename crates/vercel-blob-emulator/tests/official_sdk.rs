@@ -1,30 +1,29 @@
-//! Runs the official `@vercel/blob` SDK (sdk-tests/) against a live emulator.
+//! Runs the official `@vercel/blob` SDK against a live emulator: 2.8
+//! (sdk-tests/, API version 12) and 0.27 (sdk-tests-v0/, API version 9,
+//! whose write defaults differ).
 //!
 //! Needs `node` and `npm` on PATH and the npm registry on first run; it fails
 //! loudly, never skips, when either is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::process::Command;
 use vercel_blob_emulator::{Emulator, StorageConfig};
 
-fn sdk_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk-tests")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_sdk_against_emulator() {
-    storage_testkit::node::ensure_npm_packages(&sdk_dir());
-    let dir = sdk_dir();
+/// Installs the SDK pinned in `folder` and runs its `sdk.test.mjs` against a
+/// fresh emulator, once per storage backend.
+async fn run_sdk_suite(folder: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+    storage_testkit::node::ensure_npm_packages(&dir);
 
     let data = tempfile::tempdir().expect("temp dir");
     for storage in [
         StorageConfig::InMemory,
         StorageConfig::Directory(data.path().to_path_buf()),
     ] {
-        let label = format!("{storage:?}");
+        let label = format!("{folder} with {storage:?} storage");
         let emulator = Emulator::builder()
             .token("vercel_blob_rw_sdkstore_officialsdksecret")
             .storage(storage)
@@ -36,6 +35,9 @@ async fn official_sdk_against_emulator() {
             .current_dir(&dir)
             .env("VERCEL_BLOB_API_URL", emulator.api_url())
             .env("BLOB_READ_WRITE_TOKEN", emulator.rw_token().expose())
+            // Each suite is about the version its SDK sends by itself.
+            .env_remove("VERCEL_BLOB_API_VERSION_OVERRIDE")
+            .env_remove("NEXT_PUBLIC_VERCEL_BLOB_API_VERSION_OVERRIDE")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -49,15 +51,25 @@ async fn official_sdk_against_emulator() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "official SDK tests failed with {label} storage ({}):\n{stdout}\n{}",
+            "official SDK tests failed in {label} ({}):\n{stdout}\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
         // Guard against a run that silently executed nothing.
         assert!(
             stdout.contains("pass") && !stdout.contains("ℹ pass 0"),
-            "no SDK test ran:\n{stdout}"
+            "no SDK test ran in {label}:\n{stdout}"
         );
-        println!("official SDK tests passed with {label} storage:\n{stdout}");
+        println!("official SDK tests passed in {label}:\n{stdout}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sdk_against_emulator() {
+    run_sdk_suite("sdk-tests").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sdk_0_27_against_emulator() {
+    run_sdk_suite("sdk-tests-v0").await;
 }

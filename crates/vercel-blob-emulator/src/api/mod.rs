@@ -30,6 +30,9 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
+    // Every SDK call states its version; a malformed one is refused on any
+    // route, not only where the version changes a default.
+    crate::api_version::ApiVersion::of(&headers)?;
     let path = path.trim_end_matches('/');
     match (path, &method) {
         ("", &Method::GET) if query.get("url").is_some() => {
