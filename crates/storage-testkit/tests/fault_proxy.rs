@@ -360,6 +360,43 @@ async fn keep_alive_carries_pipelined_requests_on_one_connection_each_side() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_continue_is_relayed_before_the_body_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = upstream().await;
+    let proxy = proxy(&up, FaultPlan::none()).await;
+    let mut stream = tokio::net::TcpStream::connect(proxy.addr())
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            b"PUT /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        )
+        .await
+        .expect("write head");
+    // The body is held back until the upstream's interim answer arrives,
+    // which only a proxy relaying both directions at once delivers.
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            assert!(stream.read_buf(&mut buf).await.expect("read") > 0);
+        }
+    })
+    .await
+    .expect("100 Continue within 5 s");
+    assert!(buf.starts_with(b"HTTP/1.1 100 Continue\r\n"), "{buf:?}");
+    let head_end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of head")
+        + 4;
+    buf.drain(..head_end);
+    stream.write_all(b"hello").await.expect("write body");
+    let (head, body) = read_response(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, b"hello");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_fault_answers_with_retry_after_and_forwards_nothing() {
     let up = upstream().await;
     let plan = FaultPlan::none().with_rule(

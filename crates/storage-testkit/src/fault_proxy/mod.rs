@@ -114,8 +114,9 @@ impl FaultProxy {
     }
 
     /// Replaces the plan for requests that arrive from now on: rule counts
-    /// restart and the generator is reseeded from the new plan. Requests
-    /// hung by [`Fault::Hang`] are released (their connections closed).
+    /// restart and the generator is reseeded from the new plan; records and
+    /// a [`pause`](Self::pause) are kept. Requests hung by [`Fault::Hang`]
+    /// are released (their connections closed).
     pub fn set_plan(&self, plan: FaultPlan) {
         let mut state = self.shared.lock();
         *state = State {
