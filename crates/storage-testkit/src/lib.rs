@@ -64,10 +64,19 @@
 //! - `PROPTEST_CASES` raises the number of property-test cases (at least 256).
 //! - `STORAGE_TESTKIT_TIMEOUT_SECS` (default 300) bounds each behaviour and
 //!   each factory call, so a hung backend fails instead of stalling CI.
+//!
+//! # Reliability tests
+//!
+//! [`fault_proxy::FaultProxy`] sits between an adapter and its backend and
+//! injects resets, error statuses, stalls and re-chunked responses, chosen
+//! by a seeded plan or scripted per request, and records every request it
+//! saw, so a test can prove the adapter's retries recover and never replay
+//! a non-idempotent request.
 
 pub mod azurite;
 pub mod behaviours;
 mod failure;
+pub mod fault_proxy;
 mod fixture;
 pub mod model;
 pub mod node;
