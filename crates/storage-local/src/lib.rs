@@ -104,9 +104,11 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
-    /// Opens (creating if needed) a store at `config.root`. Fails with
+    /// Opens (creating if needed) a store at `config.root`, and removes the
+    /// temporary files of writers that died. Fails with
     /// `InvalidConfig { var: "LOCAL_STORAGE_PATH" }` when the root cannot be
-    /// created or is not a directory.
+    /// created or is not a directory, and with `Forbidden` when one of its
+    /// fixed folders is a symbolic link or cannot be accessed.
     pub fn new(config: LocalConfig) -> Result<Self> {
         let bad_root = |e: std::io::Error| {
             Error::config(
