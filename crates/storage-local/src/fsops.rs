@@ -1,10 +1,12 @@
-//! Small filesystem steps shared by writes, deletes and copies, and the
-//! mapping of their failures to `storage_core::Error`.
+//! Running filesystem work off the async threads, and the mapping of its
+//! failures to `storage_core::Error`.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use storage_core::{Error, ErrorKind, Provider, Result};
+
+use crate::config::PATH_VAR;
 
 /// Runs filesystem work off the async threads. Once started it runs to the
 /// end even if the caller's future is dropped, so a commit is never cut in
@@ -19,24 +21,53 @@ pub(crate) async fn blocking<T: Send + 'static>(
     })?
 }
 
-/// An I/O failure while `doing` something to `key`.
-pub(crate) fn io_error(e: io::Error, key: &str, doing: &str) -> Error {
-    let kind = match e.kind() {
-        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => ErrorKind::Forbidden,
-        _ => ErrorKind::Backend,
-    };
-    Error::new(kind, Provider::Local)
-        .with_key(key)
-        .with_message(format!("{doing}: {e}"))
-        .with_source(e)
+/// Tags `err` with `key`, unless the operation has none (a listing, opening
+/// the store).
+pub(crate) fn keyed(err: Error, key: &str) -> Error {
+    if key.is_empty() {
+        err
+    } else {
+        err.with_key(key)
+    }
 }
 
-/// Whether an error opening a path means "nothing there" (including a
-/// path that runs through a file, as `a/b` does when `a` is a blob).
-pub(crate) fn is_absent(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+/// Names `rel` (relative to the root) in a message.
+pub(crate) fn place(rel: &Path) -> String {
+    if rel.as_os_str().is_empty() {
+        "the store root".to_string()
+    } else {
+        format!("`{}` under the store root", rel.display())
+    }
+}
+
+/// An I/O failure at `rel` (relative to the root) while `doing` something
+/// to `key`. Permission errors say where and what to check: on local disk
+/// they come from file modes and ownership, not from credentials.
+pub(crate) fn io_error(e: io::Error, rel: &Path, key: &str, doing: &str) -> Error {
+    let at = place(rel);
+    let (kind, message) = match e.kind() {
+        io::ErrorKind::PermissionDenied => (
+            ErrorKind::Forbidden,
+            format!(
+                "{doing}: cannot access {at} ({e}); check the permissions and ownership of the \
+                 store root ({PATH_VAR}) and of everything below it: this process must be able \
+                 to read and write all of it"
+            ),
+        ),
+        io::ErrorKind::ReadOnlyFilesystem => (
+            ErrorKind::Forbidden,
+            format!(
+                "{doing}: {at} is on a read-only filesystem ({e}); point {PATH_VAR} at a \
+                 writable directory"
+            ),
+        ),
+        _ => (ErrorKind::Backend, format!("{doing} ({at}): {e}")),
+    };
+    keyed(
+        Error::new(kind, Provider::Local)
+            .with_message(message)
+            .with_source(e),
+        key,
     )
 }
 
@@ -55,92 +86,37 @@ pub(crate) fn folder_conflict(key: &str) -> Error {
     )
 }
 
-/// A temporary file that is removed unless it was renamed into place.
-pub(crate) struct TempFile {
-    path: PathBuf,
-    keep: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl TempFile {
-    pub(crate) fn new(path: PathBuf) -> Self {
-        TempFile { path, keep: false }
+    // Tests run as root here, where mode bits stop nothing, so the mapping is
+    // checked on the error a real failed open returns, as the store sees it.
+    #[test]
+    fn permission_errors_name_the_path_and_the_root_setting() {
+        let denied = io::Error::from_raw_os_error(13);
+        assert_eq!(denied.kind(), io::ErrorKind::PermissionDenied);
+        let err = io_error(denied, Path::new("objects/a/b"), "a/b", "opening a file");
+        assert_eq!(err.kind(), &ErrorKind::Forbidden);
+        let text = err.to_string();
+        assert!(
+            text.contains("`objects/a/b` under the store root"),
+            "{text}"
+        );
+        assert!(text.contains("permissions and ownership"), "{text}");
+        assert!(text.contains(PATH_VAR), "{text}");
+        assert!(!text.contains("credentials"), "{text}");
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Renames the file to `dest`, creating its parent directories; retried
-    /// when a concurrent delete prunes a parent between the two steps.
-    pub(crate) fn rename_to(mut self, dest: &Path, key: &str) -> Result<()> {
-        let mut attempts = 0;
-        loop {
-            ensure_parent(dest, key)?;
-            match std::fs::rename(&self.path, dest) {
-                Ok(()) => {
-                    self.keep = true;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 8 => attempts += 1,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::IsADirectory
-                            | io::ErrorKind::DirectoryNotEmpty
-                            | io::ErrorKind::NotADirectory
-                    ) =>
-                {
-                    return Err(folder_conflict(key))
-                }
-                Err(e) => return Err(io_error(e, key, "moving the new version into place")),
-            }
-        }
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Creates `path`'s parent directories.
-pub(crate) fn ensure_parent(path: &Path, key: &str) -> Result<()> {
-    let Some(parent) = path.parent() else {
-        return Ok(());
-    };
-    match std::fs::create_dir_all(parent) {
-        Ok(()) => Ok(()),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            Err(folder_conflict(key))
-        }
-        Err(e) => Err(io_error(e, key, "creating the blob's folder")),
-    }
-}
-
-/// Flushes a directory entry change (a rename or unlink) to disk.
-pub(crate) fn sync_dir(dir: &Path) {
-    // Durability of the rename, not its atomicity, depends on this; some
-    // filesystems refuse to fsync directories, and the write is still whole.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
-/// Removes empty directories from `path`'s parent up to (not including) `stop`.
-pub(crate) fn prune_empty_parents(path: &Path, stop: &Path) {
-    let mut dir = path.parent();
-    while let Some(d) = dir {
-        if d == stop || !d.starts_with(stop) || std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
+    #[test]
+    fn other_errors_are_backend_errors_that_name_the_path() {
+        let err = io_error(
+            io::Error::from_raw_os_error(5),
+            Path::new("meta/x"),
+            "x",
+            "reading the sidecar",
+        );
+        assert_eq!(err.kind(), &ErrorKind::Backend);
+        assert!(err.to_string().contains("`meta/x`"), "{err}");
     }
 }

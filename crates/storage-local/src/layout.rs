@@ -15,7 +15,9 @@
 //! contain, so the mapping stays reversible.
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 /// The longest file name Linux, macOS and Windows filesystems accept, in bytes.
 const MAX_NAME: usize = 255;
@@ -23,67 +25,62 @@ const MAX_NAME: usize = 255;
 /// Marks a directory that holds the continuation of a too-long segment.
 const CONTINUES: char = '\u{1}';
 
-/// The fixed directories of a store.
+/// The store's fixed folders below the root.
+pub(crate) const OBJECTS: &str = "objects";
+pub(crate) const META: &str = "meta";
+pub(crate) const TMP: &str = "tmp";
+pub(crate) const LOCKS: &str = "locks";
+pub(crate) const TOP_DIRS: [&str; 4] = [OBJECTS, META, TMP, LOCKS];
+
+/// Where a store lives, and when its `tmp/` was last swept.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub(crate) root: PathBuf,
-    pub(crate) objects: PathBuf,
-    pub(crate) meta: PathBuf,
-    pub(crate) tmp: PathBuf,
-    pub(crate) locks: PathBuf,
+    /// Seconds since the Unix epoch; shared by every clone of the store.
+    pub(crate) last_sweep: Arc<AtomicU64>,
 }
 
 impl Layout {
     pub(crate) fn new(root: PathBuf) -> Self {
         Layout {
-            objects: root.join("objects"),
-            meta: root.join("meta"),
-            tmp: root.join("tmp"),
-            locks: root.join("locks"),
             root,
+            last_sweep: Arc::new(AtomicU64::new(0)),
         }
     }
 
     pub(crate) fn object(&self, key: &str) -> PathBuf {
-        self.objects.join(relative(key))
+        self.root.join(OBJECTS).join(relative(key))
     }
 
-    pub(crate) fn sidecar(&self, key: &str) -> PathBuf {
-        self.meta.join(relative(key))
-    }
-
-    /// The deepest directory under `objects/` that holds every key starting
-    /// with `prefix`, and the key prefix that directory stands for.
+    /// The deepest folder (relative to `objects/`) that holds every key
+    /// starting with `prefix`, and the key prefix that folder stands for.
     pub(crate) fn listing_dir(&self, prefix: &str) -> (PathBuf, String) {
         match prefix.rfind('/') {
-            Some(i) => (
-                self.objects.join(relative(&prefix[..i])),
-                prefix[..=i].to_string(),
-            ),
-            None => (self.objects.clone(), String::new()),
+            Some(i) => (relative(&prefix[..i]), prefix[..=i].to_string()),
+            None => (PathBuf::new(), String::new()),
         }
     }
 
-    /// A fresh temporary file path; the name is random so concurrent writers
+    /// A fresh name for a file in `tmp/`; random so concurrent writers
     /// (tasks or processes) never share one.
-    pub(crate) fn temp(&self, what: &str) -> PathBuf {
-        self.tmp.join(format!("{what}-{:032x}", fastrand::u128(..)))
+    pub(crate) fn temp_name(&self, what: &str) -> String {
+        format!("{what}-{:032x}", fastrand::u128(..))
     }
 
-    /// The lock stripe for `key`: keys spread over 256 files so the lock
-    /// directory never grows with the number of blobs.
-    pub(crate) fn lock(&self, key: &str) -> PathBuf {
+    /// The name of `key`'s lock stripe in `locks/`: keys spread over 256
+    /// files so the lock folder never grows with the number of blobs.
+    pub(crate) fn lock_name(&self, key: &str) -> String {
         // FNV-1a: stable across processes and builds, unlike std's hasher.
         let hash = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
         });
-        self.locks.join(format!("{:02x}", hash & 0xff))
+        format!("{:02x}", hash & 0xff)
     }
 }
 
 /// The relative path of a key: one component per segment, long segments
 /// split at character boundaries into continuation components.
-fn relative(key: &str) -> PathBuf {
+pub(crate) fn relative(key: &str) -> PathBuf {
     let mut path = PathBuf::new();
     for segment in key.split('/') {
         let mut rest = segment;
@@ -122,11 +119,6 @@ pub(crate) fn key_of(components: &[&OsStr]) -> Option<String> {
         }
     }
     (!continuing).then_some(key)
-}
-
-/// The components of `path` below `base`.
-pub(crate) fn components_below<'a>(path: &'a Path, base: &Path) -> Option<Vec<&'a OsStr>> {
-    Some(path.strip_prefix(base).ok()?.iter().collect())
 }
 
 #[cfg(test)]

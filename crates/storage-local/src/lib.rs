@@ -11,8 +11,11 @@
 //! What a user can rely on:
 //! - **Writes are atomic.** Bytes stream into `tmp/`, are flushed, then
 //!   renamed into place; a crash, a killed process or a dropped future leaves
-//!   the old blob or the new one, never part of one. Interrupted uploads leave
-//!   files in `tmp/` only, swept when a store older than an hour is opened.
+//!   the old blob or the new one, never part of one. An interrupted upload
+//!   leaves a file in `tmp/` only; each writer holds a lock on its file, so
+//!   files whose writer died are reclaimed when the store is next opened and
+//!   by puts (at most once a minute per store), and a live writer's file is
+//!   never touched (see the `temp` module).
 //! - **Metadata always matches the bytes**, even while another process
 //!   writes (see the `sidecar` module).
 //! - **`PutMode::Create` and `IfMatch` are race-free between processes**:
@@ -26,7 +29,19 @@
 //!   [`Capabilities::file_and_folder_same_name`] is false.
 //! - Listing walks the prefix's folder on every page: right for development
 //!   stores, slow for millions of blobs.
-//! - The root is trusted: symlinks someone places inside it are followed.
+//! - **Nothing under the root is followed out of it**: every path is opened
+//!   one component at a time relative to its parent folder, without
+//!   following symbolic links. A link anywhere under the root (in place of a
+//!   blob, a folder, a sidecar or one of the fixed folders) makes reads,
+//!   writes, deletes, copies and listings that reach it fail with
+//!   `Forbidden`, naming the link's path; replace it with a real file or
+//!   folder. The root itself may be reached through links.
+//! - **A damaged sidecar is an error, not a silent loss of metadata**: `head`,
+//!   `get` and `list` name the file and the fix; a put over the key repairs
+//!   it. A blob with no sidecar (placed by hand) gets derived properties.
+//! - I/O errors name the path below the root they hit; permission errors say
+//!   to check the permissions and ownership of the root (`LOCAL_STORAGE_PATH`).
+//!   The adapter needs a Unix system (`openat`, `flock`).
 //! - **Signed URLs** (see [`sign`]) are HMAC-SHA256 over method, key, expiry
 //!   and constraints, keyed by `LOCAL_STORAGE_SIGNING_KEY`, rooted at
 //!   `LOCAL_STORAGE_BASE_URL` (default `/blobs`). The [`http`] module's
@@ -44,13 +59,16 @@
 //! # Ok(()) }
 //! ```
 
+mod beneath;
 mod config;
 mod fsops;
 mod layout;
 mod lock;
 mod read;
+mod remove;
 mod sidecar;
 pub mod sign;
+mod temp;
 mod walk;
 mod write;
 
@@ -60,7 +78,7 @@ pub mod http;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -76,11 +94,8 @@ pub use config::{
 };
 pub use sign::{Grant, Refusal, Signer};
 
-use fsops::{blocking, io_error, is_absent, prune_empty_parents, sync_dir};
+use fsops::blocking;
 use layout::Layout;
-
-/// Temporary files older than this are left over from crashed uploads.
-const STALE_TEMP: Duration = Duration::from_secs(3600);
 
 /// A [`BlobStore`](storage_core::BlobStore) on the local filesystem.
 #[derive(Clone)]
@@ -90,9 +105,11 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
-    /// Opens (creating if needed) a store at `config.root`. Fails with
+    /// Opens (creating if needed) a store at `config.root`, and removes the
+    /// temporary files of writers that died. Fails with
     /// `InvalidConfig { var: "LOCAL_STORAGE_PATH" }` when the root cannot be
-    /// created or is not a directory.
+    /// created or is not a directory, and with `Forbidden` when one of its
+    /// fixed folders is a symbolic link or cannot be accessed.
     pub fn new(config: LocalConfig) -> Result<Self> {
         let bad_root = |e: std::io::Error| {
             Error::config(
@@ -107,10 +124,8 @@ impl LocalStore {
         create_private_dir(&config.root).map_err(bad_root)?;
         let root = config.root.canonicalize().map_err(bad_root)?;
         let layout = Layout::new(root);
-        for dir in [&layout.objects, &layout.meta, &layout.tmp, &layout.locks] {
-            std::fs::create_dir_all(dir).map_err(bad_root)?;
-        }
-        sweep_stale_temps(&layout.tmp);
+        beneath::prepare(&layout)?;
+        temp::sweep(&layout);
         let signer = Signer::new(config.signing_key.as_ref(), &config.base_url)?;
         Ok(LocalStore {
             layout: Arc::new(layout),
@@ -141,24 +156,6 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(path)
-}
-
-fn sweep_stale_temps(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    let now = SystemTime::now();
-    for entry in entries.flatten() {
-        let stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age > STALE_TEMP);
-        if stale {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
 
 #[async_trait]
@@ -207,31 +204,7 @@ impl Driver for LocalStore {
 
     async fn delete_blob(&self, key: &BlobKey) -> Result<()> {
         let (layout, key) = (self.layout.clone(), key.clone());
-        blocking(move || {
-            let k = key.as_str();
-            let _lock = lock::KeyLock::acquire(&layout.lock(k))
-                .map_err(|e| io_error(e, k, "taking the key's write lock"))?;
-            let object = layout.object(k);
-            match std::fs::symlink_metadata(&object) {
-                Ok(stat) if stat.is_dir() => return Ok(()),
-                Ok(_) => match std::fs::remove_file(&object) {
-                    Ok(()) => {}
-                    Err(e) if is_absent(&e) => {}
-                    Err(e) => return Err(io_error(e, k, "deleting the blob")),
-                },
-                Err(e) if is_absent(&e) => {}
-                Err(e) => return Err(io_error(e, k, "deleting the blob")),
-            }
-            let sidecar = layout.sidecar(k);
-            let _ = std::fs::remove_file(&sidecar);
-            if let Some(dir) = object.parent() {
-                sync_dir(dir);
-            }
-            prune_empty_parents(&object, &layout.objects);
-            prune_empty_parents(&sidecar, &layout.meta);
-            Ok(())
-        })
-        .await
+        blocking(move || remove::delete(&layout, &key)).await
     }
 
     async fn list_blobs(&self, opts: ListOptions) -> Result<ListPage> {
@@ -242,19 +215,8 @@ impl Driver for LocalStore {
     async fn copy_blob(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
         let layout = (*self.layout).clone();
         let (src, dst, mode) = (from.clone(), to.clone(), opts.mode.clone());
-        let (data, mut props) = blocking(move || {
-            let opened = read::open(&layout, &src)?;
-            write::precheck(&layout, &dst, &mode)?;
-            let tmp = fsops::TempFile::new(layout.temp("copy"));
-            let mut out = std::fs::File::create(tmp.path())
-                .map_err(|e| io_error(e, dst.as_str(), "creating the temporary file"))?;
-            let mut source = opened.file;
-            std::io::copy(&mut source, &mut out)
-                .and_then(|_| out.sync_all())
-                .map_err(|e| io_error(e, dst.as_str(), "copying the bytes"))?;
-            Ok((tmp, opened.props))
-        })
-        .await?;
+        let (data, mut props) =
+            blocking(move || write::spool_copy(&layout, &src, &dst, &mode)).await?;
         props.etag = sidecar::Props::new_etag();
         write::commit((*self.layout).clone(), to.clone(), data, props, opts.mode).await
     }

@@ -5,8 +5,14 @@
 //! system drops the lock when the holder exits, so a killed process never
 //! leaves a key locked. Readers take no lock: renames keep them consistent.
 
-use std::fs::{File, OpenOptions};
-use std::path::Path;
+use std::ffi::OsString;
+use std::fs::File;
+
+use storage_core::Result;
+
+use crate::beneath::Dir;
+use crate::fsops::io_error;
+use crate::layout::{Layout, LOCKS};
 
 /// Held while the key is being changed; unlocks on drop.
 pub(crate) struct KeyLock {
@@ -14,14 +20,14 @@ pub(crate) struct KeyLock {
 }
 
 impl KeyLock {
-    /// Blocks until the stripe at `path` is ours.
-    pub(crate) fn acquire(path: &Path) -> std::io::Result<Self> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)?;
-        file.lock()?;
+    /// Blocks until `key`'s stripe is ours. A link in place of the stripe
+    /// is refused, not followed.
+    pub(crate) fn acquire(layout: &Layout, key: &str) -> Result<Self> {
+        let dir = Dir::top(layout, LOCKS, key)?;
+        let name = OsString::from(layout.lock_name(key));
+        let file = dir.open_or_create_file(&name, key)?;
+        file.lock()
+            .map_err(|e| io_error(e, &dir.rel(&name), key, "taking the key's write lock"))?;
         Ok(KeyLock { _file: file })
     }
 }

@@ -1,11 +1,14 @@
 //! Opening a blob and finding the properties that belong to the bytes opened.
 
 use std::fs::File;
+use std::path::PathBuf;
 
+use rustix::fs::FileType;
 use storage_core::{BlobKey, BlobMeta, Error, ErrorKind, Provider, Result};
 
-use crate::fsops::{io_error, is_absent};
-use crate::layout::Layout;
+use crate::beneath::walk;
+use crate::fsops::io_error;
+use crate::layout::{relative, Layout, OBJECTS};
 use crate::sidecar::{Identity, Props, Sidecar};
 
 /// How often a reader retries when writers replaced the blob twice between
@@ -17,45 +20,58 @@ pub(crate) struct Opened {
     pub(crate) file: File,
     pub(crate) meta: BlobMeta,
     pub(crate) props: Props,
+    /// The data file's path relative to the root, for messages.
+    pub(crate) rel: PathBuf,
 }
 
 pub(crate) fn not_found(key: &BlobKey) -> Error {
     Error::new(ErrorKind::NotFound, Provider::Local).with_key(key.as_str())
 }
 
-/// Opens the blob's data file and its matching properties.
+/// Opens the blob's data file and its matching properties. A link anywhere
+/// on the way, or a damaged sidecar, is an error.
 pub(crate) fn open(layout: &Layout, key: &BlobKey) -> Result<Opened> {
-    let object = layout.object(key.as_str());
-    let sidecar_path = layout.sidecar(key.as_str());
+    let k = key.as_str();
+    let rel = relative(k);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let file = match File::open(&object) {
-            Ok(f) => f,
-            Err(e) if is_absent(&e) => return Err(not_found(key)),
-            Err(e) => return Err(io_error(e, key.as_str(), "opening the blob")),
+        // Walked again on each attempt: a delete may have pruned the folder
+        // and a put recreated it.
+        let Some(parent) = walk(layout, OBJECTS, &rel, k)? else {
+            return Err(not_found(key));
         };
-        let stat = file
-            .metadata()
-            .map_err(|e| io_error(e, key.as_str(), "reading the blob's size"))?;
-        if !stat.is_file() {
+        let Some(file) = parent.dir().open_file(&parent.name, k)? else {
+            return Err(not_found(key));
+        };
+        let stat = rustix::fs::fstat(&file)
+            .map_err(|e| io_error(e.into(), &parent.rel(), k, "reading the blob's size"))?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
             return Err(not_found(key));
         }
         let identity = Identity::of(&stat);
-        let sidecar = Sidecar::read(&sidecar_path);
+        let sidecar = Sidecar::load(layout, key)?.intact()?;
         let props = match sidecar.find(identity) {
             Some(props) => props.clone(),
-            None if attempt < ATTEMPTS && replaced_since(&object, identity) => continue,
+            None if attempt < ATTEMPTS && replaced_since(&parent, identity, k)? => continue,
             None => Props::derived(key, identity),
         };
         let meta = props.clone().into_meta(key, identity);
-        return Ok(Opened { file, meta, props });
+        return Ok(Opened {
+            file,
+            meta,
+            props,
+            rel: parent.rel(),
+        });
     }
 }
 
-/// Whether the path no longer points at the file with `identity`.
-fn replaced_since(object: &std::path::Path, identity: Identity) -> bool {
-    std::fs::metadata(object).map_or(true, |m| Identity::of(&m) != identity)
+/// Whether the name no longer holds the file with `identity`.
+fn replaced_since(parent: &crate::beneath::Parent, identity: Identity, key: &str) -> Result<bool> {
+    Ok(parent
+        .dir()
+        .stat(&parent.name, key)?
+        .is_none_or(|now| Identity::of(&now) != identity))
 }
 
 /// Ranges up to this size are read while the file is open, in the same
@@ -91,8 +107,9 @@ pub(crate) fn open_range(
         None => 0..opened.meta.size,
     };
     let mut file = opened.file;
+    let rel = opened.rel;
     file.seek(SeekFrom::Start(range.start))
-        .map_err(|e| io_error(e, key.as_str(), "seeking to the range"))?;
+        .map_err(|e| io_error(e, &rel, key.as_str(), "seeking to the range"))?;
     let len = range.end - range.start;
     if len > INLINE_READ {
         return Ok((opened.meta, range, Contents::File(file)));
@@ -100,10 +117,11 @@ pub(crate) fn open_range(
     let mut buf = Vec::with_capacity(len as usize);
     file.take(len)
         .read_to_end(&mut buf)
-        .map_err(|e| io_error(e, key.as_str(), "reading the blob"))?;
+        .map_err(|e| io_error(e, &rel, key.as_str(), "reading the blob"))?;
     if (buf.len() as u64) < len {
         return Err(io_error(
             std::io::ErrorKind::UnexpectedEof.into(),
+            &rel,
             key.as_str(),
             "reading the blob",
         ));
@@ -119,6 +137,7 @@ pub(crate) fn stream_file(file: File, len: u64, key: &BlobKey) -> storage_core::
     use std::io::Read;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes>>(AHEAD);
     let key = key.to_string();
+    let rel = std::path::Path::new(OBJECTS).join(relative(&key));
     tokio::task::spawn_blocking(move || {
         let mut reader = file.take(len);
         let mut left = len;
@@ -131,7 +150,7 @@ pub(crate) fn stream_file(file: File, len: u64, key: &BlobKey) -> storage_core::
                 }
                 Err(e) => {
                     left = 0;
-                    Err(io_error(e, &key, "reading the blob"))
+                    Err(io_error(e, &rel, &key, "reading the blob"))
                 }
             };
             if tx.blocking_send(item).is_err() {

@@ -6,16 +6,30 @@
 //! file (inode, size, modification time, all kept by `rename`). A reader
 //! takes the entry whose identity matches the file it opened, so it always
 //! sees properties that belong to the bytes it reads, whatever a concurrent
-//! or crashed writer left behind.
+//! or crashed writer left behind. A sidecar whose entries all name other
+//! data files is stale in exactly that way, and the bytes get derived
+//! properties until the next write.
+//!
+//! - **No sidecar** (a file placed under `objects/` by hand): the blob gets
+//!   derived properties: a content type from the key's extension, no
+//!   metadata, an etag made from the file's inode, size and modification time.
+//! - **A sidecar that is not valid JSON** (truncated, overwritten, damaged on
+//!   disk) is an error on every read of the key, naming the file and how to
+//!   repair it; falling back would silently drop metadata and change the
+//!   etag. A put over the key (`Overwrite`) replaces it.
 
 use std::collections::BTreeMap;
-use std::fs::Metadata;
-use std::io::Write;
-use std::path::Path;
+use std::io::{Read, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rustix::fs::{FileType, Stat};
 use serde::{Deserialize, Serialize};
-use storage_core::{infer_content_type, BlobKey, BlobMeta};
+use storage_core::{infer_content_type, BlobKey, BlobMeta, Error, ErrorKind, Provider, Result};
+
+use crate::beneath::walk;
+use crate::fsops::{io_error, place};
+use crate::layout::{relative, Layout, META};
+use crate::temp::TempFile;
 
 /// Which data file a sidecar entry describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,19 +40,13 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
-    pub(crate) fn of(meta: &Metadata) -> Self {
-        #[cfg(unix)]
-        let ino = std::os::unix::fs::MetadataExt::ino(meta);
-        #[cfg(not(unix))]
-        let ino = 0;
+    pub(crate) fn of(stat: &Stat) -> Self {
+        // The field types differ between platforms; i128 holds them all.
+        let nanos = i128::from(stat.st_mtime) * 1_000_000_000 + i128::from(stat.st_mtime_nsec);
         Identity {
-            ino,
-            size: meta.len(),
-            mtime_ns: meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos()),
+            ino: u64::try_from(i128::from(stat.st_ino)).unwrap_or(0),
+            size: u64::try_from(i128::from(stat.st_size)).unwrap_or(0),
+            mtime_ns: u128::try_from(nanos).unwrap_or(0),
         }
     }
 
@@ -117,13 +125,41 @@ pub(crate) struct Sidecar {
 }
 
 impl Sidecar {
-    /// Reads a sidecar; a missing or unreadable one is empty, because the
-    /// data file is the source of truth and falls back to derived properties.
-    pub(crate) fn read(path: &Path) -> Self {
-        std::fs::read(path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
+    /// Reads `key`'s sidecar. A missing one is empty: the data file is the
+    /// source of truth and falls back to derived properties.
+    pub(crate) fn load(layout: &Layout, key: &BlobKey) -> Result<Loaded> {
+        let k = key.as_str();
+        let Some(parent) = walk(layout, META, &relative(k), k)? else {
+            return Ok(Loaded::Intact(Sidecar::default()));
+        };
+        let rel = parent.rel();
+        let Some(mut file) = parent.dir().open_file(&parent.name, k)? else {
+            return Ok(Loaded::Intact(Sidecar::default()));
+        };
+        let stat = rustix::fs::fstat(&file)
+            .map_err(|e| io_error(e.into(), &rel, k, "reading the sidecar"))?;
+        // A folder here is left over from keys below this one, not a sidecar.
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+            return Ok(Loaded::Intact(Sidecar::default()));
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| io_error(e, &rel, k, "reading the sidecar"))?;
+        Ok(match serde_json::from_slice(&bytes) {
+            Ok(sidecar) => Loaded::Intact(sidecar),
+            Err(e) => Loaded::Damaged(
+                Error::new(ErrorKind::Backend, Provider::Local)
+                    .with_key(k)
+                    .with_message(format!(
+                        "the sidecar {} that holds this blob's properties is damaged ({e}); \
+                         write the blob again to replace it, or delete the sidecar to fall \
+                         back to default properties (content type from the key, no metadata, \
+                         a new etag)",
+                        place(&rel)
+                    ))
+                    .with_source(e),
+            ),
+        })
     }
 
     /// The properties of the version whose data file has `identity`.
@@ -137,11 +173,7 @@ impl Sidecar {
     /// The sidecar to write when `new` replaces the version with `current`
     /// identity (if any): the new entry first, then the current one, so a
     /// reader holding either data file finds its properties.
-    pub(crate) fn successor(
-        &self,
-        current: Option<(Identity, Props)>,
-        new: (Identity, Props),
-    ) -> Self {
+    pub(crate) fn successor(current: Option<(Identity, Props)>, new: (Identity, Props)) -> Self {
         let mut versions = vec![Version {
             identity: new.0,
             props: new.1,
@@ -153,10 +185,28 @@ impl Sidecar {
     }
 
     /// Writes the sidecar to `tmp`, flushed to disk, ready to be renamed.
-    pub(crate) fn write_to(&self, tmp: &Path) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        let mut file = std::fs::File::create(tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()
+    pub(crate) fn write_to(&self, tmp: &TempFile, key: &str) -> Result<()> {
+        let failed = |e| io_error(e, &tmp.rel(), key, "writing the sidecar");
+        let bytes = serde_json::to_vec(self).map_err(|e| failed(std::io::Error::other(e)))?;
+        let mut file = tmp.file();
+        file.write_all(&bytes).map_err(failed)?;
+        file.sync_all().map_err(failed)
+    }
+}
+
+/// A sidecar as found on disk.
+pub(crate) enum Loaded {
+    Intact(Sidecar),
+    /// Unparseable; the error says which file and how to repair it.
+    Damaged(Error),
+}
+
+impl Loaded {
+    /// The sidecar, or the error that says it is damaged.
+    pub(crate) fn intact(self) -> Result<Sidecar> {
+        match self {
+            Loaded::Intact(sidecar) => Ok(sidecar),
+            Loaded::Damaged(err) => Err(err),
+        }
     }
 }

@@ -6,37 +6,71 @@
 //! a partial file: until the rename, the new bytes exist only in `tmp/`.
 
 use futures::StreamExt;
+use rustix::fs::FileType;
 use storage_core::{
     BlobKey, BlobMeta, Body, Error, ErrorKind, Provider, PutMode, PutOptions, Result,
 };
 use tokio::io::AsyncWriteExt;
 
-use crate::fsops::{blocking, folder_conflict, io_error, is_absent, sync_dir, TempFile};
-use crate::layout::Layout;
+use crate::beneath::{create_parent, walk};
+use crate::fsops::{blocking, folder_conflict, io_error};
+use crate::layout::{relative, Layout, META, OBJECTS};
 use crate::lock::KeyLock;
 use crate::read;
-use crate::sidecar::{Identity, Props, Sidecar};
+use crate::sidecar::{Identity, Loaded, Props, Sidecar};
+use crate::temp::{sweep_if_due, TempFile};
 
 /// Streams `body` to a temporary file, flushed to disk.
 pub(crate) async fn spool(layout: &Layout, key: &BlobKey, body: Body) -> Result<TempFile> {
-    let tmp = TempFile::new(layout.temp("put"));
-    let mut file = tokio::fs::File::create(tmp.path())
-        .await
-        .map_err(|e| io_error(e, key.as_str(), "creating the temporary file"))?;
+    let tmp = {
+        let (layout, key) = (layout.clone(), key.clone());
+        blocking(move || {
+            sweep_if_due(&layout);
+            TempFile::create(&layout, "put", key.as_str())
+        })
+        .await?
+    };
+    let k = key.as_str();
+    let failed = |e, doing| io_error(e, &tmp.rel(), k, doing);
+    // A second descriptor of the same open file: the lock stays with `tmp`.
+    let clone = tmp
+        .file()
+        .try_clone()
+        .map_err(|e| failed(e, "opening the temporary file"))?;
+    let mut file = tokio::fs::File::from_std(clone);
     let mut stream = body.into_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| e.with_provider(Provider::Local).with_key(key.as_str()))?;
+        let chunk = chunk.map_err(|e| e.with_provider(Provider::Local).with_key(k))?;
         file.write_all(&chunk)
             .await
-            .map_err(|e| io_error(e, key.as_str(), "writing the temporary file"))?;
+            .map_err(|e| failed(e, "writing the temporary file"))?;
     }
     file.flush()
         .await
-        .map_err(|e| io_error(e, key.as_str(), "writing the temporary file"))?;
+        .map_err(|e| failed(e, "writing the temporary file"))?;
     file.sync_all()
         .await
-        .map_err(|e| io_error(e, key.as_str(), "flushing the temporary file"))?;
+        .map_err(|e| failed(e, "flushing the temporary file"))?;
     Ok(tmp)
+}
+
+/// Copies `src`'s bytes to a temporary file for `dst`, after checking that
+/// `mode` can hold; returns it with `src`'s properties.
+pub(crate) fn spool_copy(
+    layout: &Layout,
+    src: &BlobKey,
+    dst: &BlobKey,
+    mode: &PutMode,
+) -> Result<(TempFile, Props)> {
+    let mut opened = read::open(layout, src)?;
+    precheck(layout, dst, mode)?;
+    sweep_if_due(layout);
+    let tmp = TempFile::create(layout, "copy", dst.as_str())?;
+    let mut out = tmp.file();
+    std::io::copy(&mut opened.file, &mut out)
+        .and_then(|_| out.sync_all())
+        .map_err(|e| io_error(e, &tmp.rel(), dst.as_str(), "copying the bytes"))?;
+    Ok((tmp, opened.props))
 }
 
 /// Fails early, before a body is read, when the mode already cannot hold.
@@ -98,47 +132,62 @@ fn commit_blocking(
     mode: &PutMode,
 ) -> Result<BlobMeta> {
     let k = key.as_str();
-    let object = layout.object(k);
-    let sidecar_path = layout.sidecar(k);
-    let _lock = KeyLock::acquire(&layout.lock(k))
-        .map_err(|e| io_error(e, k, "taking the key's write lock"))?;
+    let rel = relative(k);
+    let _lock = KeyLock::acquire(layout, k)?;
 
-    let current = match std::fs::symlink_metadata(&object) {
-        Ok(stat) if stat.is_file() => Some(Identity::of(&stat)),
-        // A folder left empty by an interrupted delete is no blob; any other
-        // folder here holds blobs below this key.
-        Ok(stat) if stat.is_dir() => match std::fs::remove_dir(&object) {
-            Ok(()) => None,
-            Err(_) => return Err(folder_conflict(k)),
+    let current = match walk(layout, OBJECTS, &rel, k)? {
+        None => None,
+        Some(parent) => match parent.dir().stat(&parent.name, k)? {
+            None => None,
+            Some(stat) => match FileType::from_raw_mode(stat.st_mode) {
+                FileType::RegularFile => Some(Identity::of(&stat)),
+                // A folder left empty by an interrupted delete is no blob;
+                // any other folder here holds blobs below this key.
+                FileType::Directory => match parent
+                    .dir()
+                    .unlink(&parent.name, rustix::fs::AtFlags::REMOVEDIR)
+                {
+                    Ok(()) => None,
+                    Err(_) => return Err(folder_conflict(k)),
+                },
+                _ => None,
+            },
         },
-        Ok(_) => None,
-        Err(e) if is_absent(&e) => None,
-        Err(e) => return Err(io_error(e, k, "reading the current version")),
     };
-    let sidecar = Sidecar::read(&sidecar_path);
+    let sidecar = match Sidecar::load(layout, key)? {
+        Loaded::Intact(sidecar) => Some(sidecar),
+        // Only an IfMatch needs the current etag, which a damaged sidecar
+        // no longer holds; any other write replaces the damaged file.
+        Loaded::Damaged(err) if matches!(mode, PutMode::IfMatch(_)) && current.is_some() => {
+            return Err(err)
+        }
+        Loaded::Damaged(_) => None,
+    };
     let current = current.map(|id| {
         let props = sidecar
-            .find(id)
+            .as_ref()
+            .and_then(|s| s.find(id))
             .cloned()
             .unwrap_or_else(|| Props::derived(key, id));
         (id, props)
     });
     check_mode(key, mode, current.as_ref().map(|(_, p)| p))?;
 
-    let stat =
-        std::fs::metadata(data.path()).map_err(|e| io_error(e, k, "reading the new version"))?;
+    let stat = rustix::fs::fstat(data.file())
+        .map_err(|e| io_error(e.into(), &data.rel(), k, "reading the new version"))?;
     let identity = Identity::of(&stat);
-    let next = sidecar.successor(current, (identity, props.clone()));
-    let sidecar_tmp = TempFile::new(layout.temp("meta"));
-    next.write_to(sidecar_tmp.path())
-        .map_err(|e| io_error(e, k, "writing the sidecar"))?;
-    crate::fsops::ensure_parent(&object, k)?;
-    sidecar_tmp.rename_to(&sidecar_path, k)?;
-    data.rename_to(&object, k)?;
-    for path in [&sidecar_path, &object] {
-        if let Some(dir) = path.parent() {
-            sync_dir(dir);
-        }
-    }
+    // The replaced version keeps its entry so readers still holding its
+    // file find their properties; a damaged sidecar had none to keep, and
+    // such readers retry onto the new version.
+    let replaced = if sidecar.is_some() { current } else { None };
+    let next = Sidecar::successor(replaced, (identity, props.clone()));
+    let sidecar_tmp = TempFile::create(layout, "meta", k)?;
+    next.write_to(&sidecar_tmp, k)?;
+    // Finds a blob-and-folder conflict before the sidecar is replaced.
+    create_parent(layout, OBJECTS, &rel, k)?;
+    let meta_parent = sidecar_tmp.rename_to(layout, META, k)?;
+    let object_parent = data.rename_to(layout, OBJECTS, k)?;
+    meta_parent.dir().sync();
+    object_parent.dir().sync();
     Ok(props.into_meta(key, identity))
 }

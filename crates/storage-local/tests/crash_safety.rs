@@ -152,6 +152,13 @@ fn killed_writers_leave_only_whole_blobs() {
         child.kill().expect("SIGKILL the writer");
         child.wait().expect("reap the writer");
         let store = LocalStore::new(LocalConfig::new(&root)).expect("reopen after the kill");
+        // Wherever the kill landed, the writer's temporary files died with it.
+        let left: Vec<_> = std::fs::read_dir(root.join("tmp"))
+            .expect("read tmp/")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "round {round}: tmp/ still holds {left:?}");
         blobs_seen += rt.block_on(verify(&store));
     }
     assert!(
