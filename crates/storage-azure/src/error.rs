@@ -51,9 +51,8 @@ pub(crate) fn map_error(err: object_store::Error, op: Op, key: Option<&str>) -> 
         }
         OsError::AlreadyExists { .. } => (ErrorKind::AlreadyExists, None),
         OsError::Precondition { .. } if op == Op::WriteCreate => (ErrorKind::AlreadyExists, None),
-        OsError::Precondition { .. } | OsError::NotModified { .. } => {
-            (ErrorKind::PreconditionFailed, None)
-        }
+        OsError::Precondition { .. } => (ErrorKind::PreconditionFailed, None),
+        OsError::NotModified { .. } => (ErrorKind::NotModified, None),
         OsError::NotSupported { .. } | OsError::NotImplemented => (
             ErrorKind::Unsupported {
                 op: "this operation",
@@ -115,11 +114,9 @@ fn classify(err: &object_store::Error, text: &str, op: Op) -> (ErrorKind, Option
             416 => (ErrorKind::InvalidInput, None),
             408 => (ErrorKind::Timeout, None),
             429 => (ErrorKind::RateLimited { retry_after: None }, None),
-            // Azure answers throttling with 503 ServerBusy; any other 503 or
-            // 500 is a plain, retryable server failure.
-            503 if code_in(text).as_deref() == Some("ServerBusy") => {
-                (ErrorKind::RateLimited { retry_after: None }, None)
-            }
+            // A 503 or 500 is a retryable server failure; object_store does
+            // not surface Azure's `ServerBusy` code, so a throttling 503 is
+            // not told apart, and no wait the server never sent is made up.
             501 => (ErrorKind::Backend, Some(false)),
             500..=599 => (ErrorKind::Backend, Some(true)),
             _ => (ErrorKind::Backend, Some(false)),
@@ -138,6 +135,14 @@ fn classify(err: &object_store::Error, text: &str, op: Op) -> (ErrorKind, Option
             };
         }
         source = e.source();
+    }
+    // object_store does not always expose its HTTP client's error in the
+    // chain; its text still says what happened on the connection.
+    if text.contains("(Connect)") || text.contains("error sending request") {
+        return (ErrorKind::Transport, None);
+    }
+    if text.contains("timed out") {
+        return (ErrorKind::Timeout, None);
     }
     (ErrorKind::Backend, Some(false))
 }

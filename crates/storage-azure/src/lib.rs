@@ -322,12 +322,38 @@ impl AzureStore {
             head: true,
             ..Default::default()
         };
-        let result = self.fetch(key, options).await?;
+        let result = match self.fetch(key, options).await {
+            Ok(result) => result,
+            Err(e) if e.is_not_found() => return Err(self.missing_blob_or_container(key, e).await),
+            Err(e) => return Err(e),
+        };
         Ok(meta::blob_meta(
             key.clone(),
             &result.meta,
             &result.attributes,
         ))
+    }
+
+    /// A `HEAD` answer has no body, so its 404 cannot say whether the blob
+    /// or the whole container is missing; one small listing beside the key
+    /// tells, so a missing container is never reported as a missing blob.
+    async fn missing_blob_or_container(&self, key: &BlobKey, not_found: Error) -> Error {
+        let Ok(path) = Self::path(key) else {
+            return not_found;
+        };
+        match self.client().list_with_delimiter(Some(&path)).await {
+            Err(e) => {
+                let listed = map_error(e, Op::List, Some(key.as_str()));
+                let container_missing = error::ServiceAnswer::of(&listed)
+                    .is_some_and(|a| a.code.as_deref() == Some("ContainerNotFound"));
+                if container_missing {
+                    listed
+                } else {
+                    not_found
+                }
+            }
+            Ok(_) => not_found,
+        }
     }
 
     async fn remove(&self, key: &BlobKey) -> Result<()> {

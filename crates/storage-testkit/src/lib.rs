@@ -5,8 +5,19 @@
 //!
 //! # Using it for your own adapter
 //!
-//! An adapter written outside this repository adds the testkit as a
-//! dev-dependency and writes one test file with a factory:
+//! An adapter implements [`storage_core::driver::Driver`]: only the raw
+//! calls (write, read, stat, delete, list, copy, sign) and its
+//! capabilities. The portable layer in `storage-core` turns every driver
+//! into a [`BlobStore`](storage_core::BlobStore), with option validation,
+//! capability checks (`Unsupported` before any I/O), error tagging,
+//! tracing, the retry policy's deadline and resumed downloads, so the
+//! adapter neither repeats nor can forget them. A network driver sends its
+//! requests through [`storage_core::retry::RetryPolicy::run`] and returns
+//! its policy from `Driver::retry_policy`; [`fault_proxy`] puts faults
+//! between it and its backend in tests.
+//!
+//! It then adds the testkit as a dev-dependency and writes one test file
+//! with a factory:
 //!
 //! ```toml
 //! [dev-dependencies]
@@ -138,6 +149,10 @@ macro_rules! __with_behaviours {
                 conditional::conditional_if_match_missing_fails,
                 conditional::conditional_etag_from_before_delete_is_stale,
                 conditional::conditional_concurrent_creates_one_winner,
+                conditional_reads::conditional_get_if_match_current_reads,
+                conditional_reads::conditional_get_if_match_stale_fails,
+                conditional_reads::conditional_get_if_none_match_current_is_not_modified,
+                conditional_reads::conditional_get_if_none_match_stale_reads,
                 delete::delete_removes,
                 delete::delete_missing_is_ok,
                 delete::delete_then_recreate,

@@ -31,10 +31,11 @@ pub async fn run(ctx: Ctx, args: RmArgs) -> CliResult {
             .list_all(ListOptions::new().prefix(loc.key.clone()))
             .try_collect()
             .await?;
-        for entry in entries {
-            loc.store.delete(&entry.key).await?;
-            deleted.push(entry.key.into_string());
-        }
+        // One batch call where the provider has one (Vercel takes 1,000
+        // URLs per request), instead of a request per blob.
+        let keys: Vec<_> = entries.into_iter().map(|e| e.key).collect();
+        loc.store.delete_many(&keys).await?;
+        deleted.extend(keys.into_iter().map(|k| k.into_string()));
     }
     for arg in &args.keys {
         let loc = BlobLocation::parse(arg)?;

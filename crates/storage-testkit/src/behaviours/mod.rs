@@ -13,6 +13,7 @@
 
 pub mod concurrency;
 pub mod conditional;
+pub mod conditional_reads;
 pub mod copy;
 pub mod delete;
 pub mod delimiter;
