@@ -138,11 +138,22 @@ fn classify(err: &object_store::Error, text: &str, op: Op) -> (ErrorKind, Option
     }
     // object_store does not always expose its HTTP client's error in the
     // chain; its text still says what happened on the connection.
-    if text.contains("(Connect)") || text.contains("error sending request") {
-        return (ErrorKind::Transport, None);
-    }
     if text.contains("timed out") {
         return (ErrorKind::Timeout, None);
+    }
+    if [
+        "(Connect)",
+        "error sending request",
+        "connection reset",
+        "Connection reset",
+        "broken pipe",
+        "Broken pipe",
+        "connection closed",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+    {
+        return (ErrorKind::Transport, None);
     }
     (ErrorKind::Backend, Some(false))
 }

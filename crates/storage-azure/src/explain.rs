@@ -87,10 +87,15 @@ pub(crate) fn explain(config: &AzureConfig, err: Error) -> Error {
         }
         (ErrorKind::Transport | ErrorKind::Timeout, _) => {
             let what = err.message().unwrap_or("the request failed").to_string();
+            let bounds = if err.kind() == &ErrorKind::Timeout {
+                "; BLOB_STORAGE_ATTEMPT_TIMEOUT and BLOB_STORAGE_DEADLINE bound the wait"
+            } else {
+                ""
+            };
             Error::new(err.kind().clone(), Provider::Azure)
                 .with_message(format!(
                     "{what}; talking to {endpoint}: check that it is up and reachable \
-                     (set by {})",
+                     (set by {}){bounds}",
                     settings_vars(config)
                 ))
                 .with_source(err)

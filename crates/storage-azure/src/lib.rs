@@ -47,7 +47,7 @@ use object_store::azure::MicrosoftAzure;
 use object_store::path::Path;
 use object_store::{GetOptions as OsGetOptions, GetRange, ObjectStore};
 use storage_core::driver::Driver;
-use storage_core::retry::RetryPolicy;
+use storage_core::retry::{Idempotency, RetryPolicy};
 use storage_core::{
     Blob, BlobKey, BlobMeta, Body, ByteRange, Capabilities, CopyOptions, Error, ErrorKind,
     GetOptions, ListEntry, ListOptions, ListPage, Provider, PutMode, PutOptions, Result,
@@ -357,7 +357,22 @@ impl AzureStore {
     }
 
     async fn remove(&self, key: &BlobKey) -> Result<()> {
-        match self.client().delete(&Self::path(key)?).await {
+        let path = Self::path(key)?;
+        // object_store retries a DELETE on error statuses but not on a broken
+        // connection; a delete is idempotent, so the policy retries those.
+        let policy = self.config().retry_policy();
+        policy
+            .run(&self.endpoint(), Idempotency::Idempotent, |_| async {
+                self.delete_once(key, &path).await.map_err(|e| {
+                    let transport = e.kind() == &ErrorKind::Transport;
+                    e.with_retryable(transport)
+                })
+            })
+            .await
+    }
+
+    async fn delete_once(&self, key: &BlobKey, path: &Path) -> Result<()> {
+        match self.client().delete(path).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let err = map_error(e, Op::Delete, Some(key.as_str()));

@@ -89,7 +89,13 @@ where
         .await
         .map_err(|e| map_error(e, Op::List, None))?;
     for meta in answer.result.objects {
-        result.entries.push(entry(meta)?);
+        // A name the key rules refuse (written by another tool) cannot be
+        // handed out as a BlobKey; skipping it keeps the rest of the
+        // container listable, as on every other provider.
+        match entry(meta) {
+            Ok(entry) => result.entries.push(entry),
+            Err(e) => tracing::warn!(error = %e, "skipping a blob whose name breaks the key rules"),
+        }
     }
     result.folders = answer
         .result

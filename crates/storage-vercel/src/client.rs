@@ -238,13 +238,60 @@ impl Client {
         endpoint_of(&self.config.blob_host())
     }
 
-    /// Sends the request `build` makes under the retry policy: an answer
-    /// that is not a success becomes the matching error, and transient
-    /// failures of idempotent requests are sent again with the same
-    /// request id and the next attempt number.
+    /// Sends the request `build` makes under the retry policy and returns
+    /// the answer with its body unread (for streamed reads): an answer that
+    /// is not a success becomes the matching error, and transient failures
+    /// of idempotent requests are sent again with the same request id and
+    /// the next attempt number.
     async fn send<F>(&self, operation: &str, idempotency: Idempotency, build: F) -> Result<Response>
     where
         F: Fn(&Attempt<'_>) -> RequestBuilder,
+    {
+        self.exchange(
+            operation,
+            idempotency,
+            build,
+            |resp| async move { Ok(resp) },
+        )
+        .await
+    }
+
+    /// Like [`send`](Self::send), reading the JSON answer inside the same
+    /// attempt, so an answer cut off mid-body is retried like any other
+    /// broken connection.
+    async fn send_json<T, F>(
+        &self,
+        operation: &str,
+        idempotency: Idempotency,
+        build: F,
+    ) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn(&Attempt<'_>) -> RequestBuilder,
+    {
+        let endpoint = self.api_endpoint();
+        let endpoint = endpoint.as_str();
+        self.exchange(operation, idempotency, build, |resp| async move {
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| error::from_transport(operation, endpoint, e))?;
+            serde_json::from_slice(&body).map_err(|e| error::malformed(operation, e))
+        })
+        .await
+    }
+
+    async fn exchange<T, F, R, Fut>(
+        &self,
+        operation: &str,
+        idempotency: Idempotency,
+        build: F,
+        finish: R,
+    ) -> Result<T>
+    where
+        F: Fn(&Attempt<'_>) -> RequestBuilder,
+        R: Fn(Response) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
     {
         let id = self.request_id();
         let endpoint = if operation == "get" {
@@ -253,6 +300,7 @@ impl Client {
             self.api_endpoint()
         };
         let endpoint = endpoint.as_str();
+        let finish = &finish;
         self.config
             .retry_policy()
             .run(endpoint, idempotency, |number| {
@@ -260,7 +308,7 @@ impl Client {
                 async move {
                     match request.send().await {
                         Ok(resp) if resp.status().is_success() || resp.status().as_u16() == 304 => {
-                            Ok(resp)
+                            finish(resp).await
                         }
                         Ok(resp) => {
                             let status = resp.status();
@@ -275,18 +323,6 @@ impl Client {
             .await
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(
-        &self,
-        operation: &str,
-        resp: Response,
-    ) -> Result<T> {
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| error::from_transport(operation, &self.api_endpoint(), e))?;
-        serde_json::from_slice(&body).map_err(|e| error::malformed(operation, e))
-    }
-
     /// `PUT /?pathname=` with a body held in memory, so it can be replayed
     /// when `idempotency` says a replay cannot change the outcome.
     pub(crate) async fn put(
@@ -296,25 +332,21 @@ impl Client {
         body: Bytes,
         idempotency: Idempotency,
     ) -> Result<PutResult> {
-        let resp = self
-            .send("put", idempotency, |at| {
-                let rb = self
-                    .api(Method::PUT, "/", at)
-                    .query(&[("pathname", pathname)]);
-                self.write_headers(rb, headers).body(body.clone())
-            })
-            .await?;
-        self.json("put", resp).await
+        self.send_json("put", idempotency, |at| {
+            let rb = self
+                .api(Method::PUT, "/", at)
+                .query(&[("pathname", pathname)]);
+            self.write_headers(rb, headers).body(body.clone())
+        })
+        .await
     }
 
     /// `GET /?url=<pathname>`.
     pub(crate) async fn head(&self, pathname: &str) -> Result<HeadResult> {
-        let resp = self
-            .send("head", Idempotency::Idempotent, |at| {
-                self.api(Method::GET, "", at).query(&[("url", pathname)])
-            })
-            .await?;
-        self.json("head", resp).await
+        self.send_json("head", Idempotency::Idempotent, |at| {
+            self.api(Method::GET, "", at).query(&[("url", pathname)])
+        })
+        .await
     }
 
     /// `GET /?limit=&prefix=&cursor=&mode=folded`, each only when set.
@@ -336,12 +368,10 @@ impl Client {
         if folded {
             query.push(("mode", "folded"));
         }
-        let resp = self
-            .send("list", Idempotency::Idempotent, |at| {
-                self.api(Method::GET, "", at).query(&query)
-            })
-            .await?;
-        self.json("list", resp).await
+        self.send_json("list", Idempotency::Idempotent, |at| {
+            self.api(Method::GET, "", at).query(&query)
+        })
+        .await
     }
 
     /// `POST /delete` with the blob URLs of `pathnames` (at most 1,000).
@@ -366,15 +396,13 @@ impl Client {
         headers: &WriteHeaders,
     ) -> Result<PutResult> {
         let from_url = self.blob_url(from);
-        let resp = self
-            .send("copy", Idempotency::NotIdempotent, |at| {
-                let rb = self
-                    .api(Method::PUT, "/", at)
-                    .query(&[("pathname", to), ("fromUrl", from_url.as_str())]);
-                self.write_headers(rb, headers)
-            })
-            .await?;
-        self.json("copy", resp).await
+        self.send_json("copy", Idempotency::NotIdempotent, |at| {
+            let rb = self
+                .api(Method::PUT, "/", at)
+                .query(&[("pathname", to), ("fromUrl", from_url.as_str())]);
+            self.write_headers(rb, headers)
+        })
+        .await
     }
 
     fn mpu(
@@ -397,12 +425,11 @@ impl Client {
         pathname: &str,
         headers: &WriteHeaders,
     ) -> Result<Upload> {
-        let resp = self
-            .send("multipart create", Idempotency::Idempotent, |at| {
+        let created: MpuCreated = self
+            .send_json("multipart create", Idempotency::Idempotent, |at| {
                 self.mpu(pathname, headers, "create", at)
             })
             .await?;
-        let created: MpuCreated = self.json("multipart create", resp).await?;
         Ok(Upload {
             key: created.key,
             upload_id: created.upload_id,
@@ -419,8 +446,8 @@ impl Client {
         body: Bytes,
     ) -> Result<CompletedPart> {
         let key = utf8_percent_encode(&upload.key, URI_COMPONENT).to_string();
-        let resp = self
-            .send("multipart upload", Idempotency::Idempotent, |at| {
+        let part: MpuPart = self
+            .send_json("multipart upload", Idempotency::Idempotent, |at| {
                 self.mpu(pathname, headers, "upload", at)
                     .header("x-mpu-key", &key)
                     .header("x-mpu-upload-id", &upload.upload_id)
@@ -428,7 +455,6 @@ impl Client {
                     .body(body.clone())
             })
             .await?;
-        let part: MpuPart = self.json("multipart upload", resp).await?;
         Ok(CompletedPart {
             part_number,
             etag: part.etag,
@@ -451,8 +477,8 @@ impl Client {
         let body =
             serde_json::to_string(parts).map_err(|e| error::malformed("multipart complete", e))?;
         let retried = std::sync::atomic::AtomicBool::new(false);
-        let sent = self
-            .send("multipart complete", idempotency, |at| {
+        let sent: Result<PutResult> = self
+            .send_json("multipart complete", idempotency, |at| {
                 if at.number > 0 {
                     retried.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -464,7 +490,7 @@ impl Client {
             })
             .await;
         match sent {
-            Ok(resp) => self.json("multipart complete", resp).await.map(Some),
+            Ok(result) => Ok(Some(result)),
             Err(e) if e.is_not_found() && retried.load(std::sync::atomic::Ordering::Relaxed) => {
                 Ok(None)
             }
@@ -475,14 +501,12 @@ impl Client {
     /// `POST /signed-token`.
     pub(crate) async fn signed_token(&self, req: &SignedTokenRequest) -> Result<SignedTokenResult> {
         let body = serde_json::to_string(req).map_err(|e| error::malformed("signed-token", e))?;
-        let resp = self
-            .send("signed-token", Idempotency::Idempotent, |at| {
-                self.api(Method::POST, "/signed-token", at)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-            })
-            .await?;
-        self.json("signed-token", resp).await
+        self.send_json("signed-token", Idempotency::Idempotent, |at| {
+            self.api(Method::POST, "/signed-token", at)
+                .header("content-type", "application/json")
+                .body(body.clone())
+        })
+        .await
     }
 
     /// `GET <blob url>` with an optional `Range` and conditions, answered
