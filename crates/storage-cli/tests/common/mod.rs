@@ -8,6 +8,7 @@ pub mod corpus;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use storage_testkit::fault_proxy::{FaultPlan, FaultProxy};
 use vercel_blob_emulator::{Emulator, RunningEmulator};
 
 /// The binary under test, with none of the storage variables of the
@@ -118,6 +119,39 @@ impl Vercel {
     /// Runs `blobctl args…` against the emulator.
     pub fn blob(&self, args: &[&str]) -> Run {
         run(self.blobctl().args(args))
+    }
+
+    /// Fault proxies in front of the emulator's API and its blob host,
+    /// running on the emulator's runtime.
+    pub fn proxies(&self, api: FaultPlan, host: FaultPlan) -> (FaultProxy, FaultProxy) {
+        let upstream = self.emulator.as_ref().expect("running").addr();
+        self.runtime.block_on(async {
+            (
+                FaultProxy::start(upstream, api).await.expect("API proxy"),
+                FaultProxy::start(upstream, host)
+                    .await
+                    .expect("blob host proxy"),
+            )
+        })
+    }
+
+    /// `blobctl` pointed at the emulator through `api` and `host`.
+    pub fn blobctl_through(&self, api: &FaultProxy, host: &FaultProxy) -> Command {
+        let emulator = self.emulator.as_ref().expect("running");
+        let direct = format!("http://{}", emulator.addr());
+        let mut cmd = self.blobctl();
+        cmd.env(
+            "VERCEL_BLOB_API_URL",
+            emulator.api_url().replacen(&direct, &api.url(), 1),
+        )
+        .env(
+            "VERCEL_BLOB_HOST_URL",
+            format!(
+                "{}/private",
+                emulator.blob_host_url().replacen(&direct, &host.url(), 1)
+            ),
+        );
+        cmd
     }
 }
 
