@@ -92,20 +92,21 @@ mod fixture;
 pub mod model;
 pub mod node;
 mod runner;
+mod signed_http;
 mod support;
 
-use std::sync::Arc;
-
 use futures::future::BoxFuture;
-use storage_core::BlobStore;
 
 pub use failure::{Failure, Outcome};
-pub use fixture::Fixture;
+pub use fixture::{Fixture, Target};
 #[doc(hidden)]
 pub use runner::run;
+pub use signed_http::SignedHttp;
 
 /// A behaviour as a plain function pointer, for running the suite by hand.
-pub type BehaviourFn = fn(Arc<dyn BlobStore>) -> BoxFuture<'static, Outcome>;
+/// Store-only behaviours ignore the target's HTTP side; build one with
+/// [`Target::new`] from an `Arc<dyn BlobStore>`.
+pub type BehaviourFn = fn(Target) -> BoxFuture<'static, Outcome>;
 
 /// The one list of behaviours. It hands `callback` the list as
 /// `[group::name, …]` after the caller's arguments, so every consumer (the
@@ -206,9 +207,13 @@ macro_rules! __with_behaviours {
                 concurrency::concurrency_parallel_distinct_keys,
                 signing::signing_get,
                 signing::signing_put,
+                signing::signing_put_other_content_type,
                 signing::signing_put_max_size,
                 signing::signing_delete,
                 signing::signing_expiry_over_seven_days_is_invalid_input,
+                signing_refusals::signing_other_method_is_refused,
+                signing_refusals::signing_expired_url_is_refused,
+                signing_refusals::signing_url_cannot_reach_another_key,
             ]
         }
     };
@@ -222,7 +227,11 @@ macro_rules! __conformance_test_fns {
         $(
             #[test]
             fn $name() {
-                $crate::run($factory, stringify!($name), $crate::behaviours::$group::$name);
+                // A behaviour takes the whole `Target` or just the store
+                // (`Target: Into<Arc<dyn BlobStore>>`); `into` picks which.
+                $crate::run($factory, stringify!($name), |target: $crate::Target| {
+                    $crate::behaviours::$group::$name(::core::convert::Into::into(target))
+                });
             }
         )*
     };
@@ -237,8 +246,9 @@ macro_rules! __behaviour_table {
             $(
                 (
                     stringify!($name),
-                    (|store| ::std::boxed::Box::pin($crate::behaviours::$group::$name(store)))
-                        as $crate::BehaviourFn,
+                    (|target: $crate::Target| ::std::boxed::Box::pin(
+                        $crate::behaviours::$group::$name(::core::convert::Into::into(target)),
+                    )) as $crate::BehaviourFn,
                 )
             ),*
         ]
@@ -340,7 +350,9 @@ mod tests {
     #[test]
     #[should_panic(expected = "`delete_removes` failed on provider `ignores-deletes`")]
     fn a_behaviour_failure_names_the_behaviour_and_provider() {
-        run(broken, "delete_removes", behaviours::delete::delete_removes);
+        run(broken, "delete_removes", |target: Target| {
+            behaviours::delete::delete_removes(target.into())
+        });
     }
 
     #[test]
