@@ -455,7 +455,11 @@ mod tests {
     #[test]
     #[should_panic(expected = "`signing_get` failed on provider `signs-garbage`")]
     fn a_signed_url_that_leads_nowhere_fails() {
-        run(signs_garbage, "signing_get", behaviours::signing::signing_get);
+        run(
+            signs_garbage,
+            "signing_get",
+            behaviours::signing::signing_get,
+        );
     }
 
     #[test]

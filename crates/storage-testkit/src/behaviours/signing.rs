@@ -161,7 +161,11 @@ pub async fn signing_put(target: Target) -> Outcome {
         .await?
         .expect_success()?;
     let meta = head(store, &k).await?;
-    expect_eq("size after the signed upload", PAYLOAD.len() as u64, meta.size)?;
+    expect_eq(
+        "size after the signed upload",
+        PAYLOAD.len() as u64,
+        meta.size,
+    )?;
     expect_eq(
         "content type after the signed upload",
         TEXT,

@@ -42,7 +42,11 @@ async fn put_original(store: &Store, k: &BlobKey) -> Result<BlobMeta, Failure> {
 /// Checks `k` still holds [`ORIGINAL`], unchanged since `before`.
 async fn expect_unchanged(store: &Store, k: &BlobKey, before: &BlobMeta, why: &str) -> Outcome {
     let now = head(store, k).await?;
-    expect_eq(format!("etag of {k:?} after {why}"), &before.etag, &now.etag)?;
+    expect_eq(
+        format!("etag of {k:?} after {why}"),
+        &before.etag,
+        &now.etag,
+    )?;
     expect_bytes(store, k, ORIGINAL).await
 }
 
@@ -108,10 +112,8 @@ pub async fn signing_expired_url_is_refused(target: Target) -> Outcome {
     if let Some(latest) = signed.iter().map(|s| s.expires_at).max() {
         // A second past the latest expiry, for servers that compare in whole
         // seconds against a clock read a little earlier than ours.
-        let wait = latest
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            + Duration::from_secs(1);
+        let wait =
+            latest.duration_since(SystemTime::now()).unwrap_or_default() + Duration::from_secs(1);
         tokio::time::sleep(wait).await;
     }
     for request in &signed {
@@ -149,6 +151,12 @@ pub async fn signing_url_cannot_reach_another_key(target: Target) -> Outcome {
             .await?
             .expect_refused(&format!("a {method} URL for {a:?} edited to name {b:?}"))?;
     }
-    expect_unchanged(store, &b, &before, "requests aimed at it with another key's URL").await?;
+    expect_unchanged(
+        store,
+        &b,
+        &before,
+        "requests aimed at it with another key's URL",
+    )
+    .await?;
     expect_absent(store, &a, "requests that named another key").await
 }
