@@ -4,6 +4,9 @@
 use storage_core::memory::MemoryStore;
 
 /// Each call is a new, empty store: clones share blobs, new stores do not.
+/// The memory store has no HTTP endpoint and signs nothing, so the fixture
+/// has no HTTP side: the signing behaviours check that every `signed_url`
+/// is `Unsupported` and stores nothing.
 async fn factory() -> MemoryStore {
     MemoryStore::new()
 }

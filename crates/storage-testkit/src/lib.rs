@@ -70,6 +70,47 @@
 //! stores nothing. The property test only generates operations the store
 //! claims to support.
 //!
+//! # Signed URLs: the HTTP side
+//!
+//! The signing behaviours do not stop at the shape of a
+//! [`SignedRequest`](storage_core::SignedRequest): they send it, with the
+//! testkit's own plain HTTP client, exactly as a browser would (its method,
+//! URL and listed headers), and check through the store what happened. A
+//! store that claims a `sign_*` capability therefore needs a fixture that
+//! says how its URLs are reached, with [`Fixture::with_signed_http`]:
+//!
+//! ```ignore
+//! async fn factory() -> Fixture {
+//!     let emulator = my_adapter::Emulator::start().await.expect("emulator");
+//!     let store = my_adapter::Store::new(emulator.config()).expect("store");
+//!     Fixture::from(store)
+//!         // URLs are absolute and point at the emulator …
+//!         .with_signed_http(SignedHttp::absolute())
+//!         // … or relative (`/blobs/…`) to where the app mounts a router:
+//!         // .with_signed_http(SignedHttp::relative_to("http://127.0.0.1:8080"))
+//!         .with_guard(emulator)
+//! }
+//! ```
+//!
+//! - Whatever serves the URLs must be running for the whole test: start it
+//!   in the factory (on a loopback port; the factory runs on the test's
+//!   runtime, so `tokio::spawn` works) and keep it alive with the guard, as
+//!   `storage-local`'s `tests/conformance.rs` does with its axum router.
+//! - A provider whose upload URLs cannot bind a content type (Azure's SAS)
+//!   says so with [`SignedHttp::upload_content_type_unbound`]; the suite
+//!   then checks that another type is stored as sent rather than refused.
+//!   The size bound follows the store's `sign_max_size` capability.
+//! - The behaviours check: a signed `GET` returns exactly the bytes and
+//!   content type; a signed `PUT` writes them (`head` shows size and
+//!   type); a signed `DELETE` deletes; and a URL used with another method,
+//!   after its expiry (1 s; one shared wait of about two seconds), or edited
+//!   to name another key is refused with a 4xx and changes nothing. See
+//!   [`behaviours::signing`] and [`behaviours::signing_refusals`].
+//! - A store without a `sign_*` capability needs no HTTP side: the
+//!   behaviours check `Unsupported` and that nothing was stored. A store
+//!   that claims one without an HTTP side fails, with a message that says
+//!   to add it.
+//!
 //! # Environment
 //!
 //! - `PROPTEST_CASES` raises the number of property-test cases (at least 256).
@@ -92,20 +133,21 @@ mod fixture;
 pub mod model;
 pub mod node;
 mod runner;
+mod signed_http;
 mod support;
 
-use std::sync::Arc;
-
 use futures::future::BoxFuture;
-use storage_core::BlobStore;
 
 pub use failure::{Failure, Outcome};
-pub use fixture::Fixture;
+pub use fixture::{Fixture, Target};
 #[doc(hidden)]
 pub use runner::run;
+pub use signed_http::SignedHttp;
 
 /// A behaviour as a plain function pointer, for running the suite by hand.
-pub type BehaviourFn = fn(Arc<dyn BlobStore>) -> BoxFuture<'static, Outcome>;
+/// Store-only behaviours ignore the target's HTTP side; build one with
+/// [`Target::new`] from an `Arc<dyn BlobStore>`.
+pub type BehaviourFn = fn(Target) -> BoxFuture<'static, Outcome>;
 
 /// The one list of behaviours. It hands `callback` the list as
 /// `[group::name, …]` after the caller's arguments, so every consumer (the
@@ -206,9 +248,13 @@ macro_rules! __with_behaviours {
                 concurrency::concurrency_parallel_distinct_keys,
                 signing::signing_get,
                 signing::signing_put,
+                signing::signing_put_other_content_type,
                 signing::signing_put_max_size,
                 signing::signing_delete,
                 signing::signing_expiry_over_seven_days_is_invalid_input,
+                signing_refusals::signing_other_method_is_refused,
+                signing_refusals::signing_expired_url_is_refused,
+                signing_refusals::signing_url_cannot_reach_another_key,
             ]
         }
     };
@@ -222,7 +268,11 @@ macro_rules! __conformance_test_fns {
         $(
             #[test]
             fn $name() {
-                $crate::run($factory, stringify!($name), $crate::behaviours::$group::$name);
+                // A behaviour takes the whole `Target` or just the store
+                // (`Target: Into<Arc<dyn BlobStore>>`); `into` picks which.
+                $crate::run($factory, stringify!($name), |target: $crate::Target| {
+                    $crate::behaviours::$group::$name(::core::convert::Into::into(target))
+                });
             }
         )*
     };
@@ -237,8 +287,9 @@ macro_rules! __behaviour_table {
             $(
                 (
                     stringify!($name),
-                    (|store| ::std::boxed::Box::pin($crate::behaviours::$group::$name(store)))
-                        as $crate::BehaviourFn,
+                    (|target: $crate::Target| ::std::boxed::Box::pin(
+                        $crate::behaviours::$group::$name(::core::convert::Into::into(target)),
+                    )) as $crate::BehaviourFn,
                 )
             ),*
         ]
@@ -279,6 +330,8 @@ mod tests {
     //! The suite must fail a store that breaks the contract, not only pass
     //! the reference one.
 
+    use std::time::SystemTime;
+
     use storage_core::driver::Driver;
     use storage_core::memory::MemoryStore;
     use storage_core::{
@@ -288,17 +341,45 @@ mod tests {
 
     use super::*;
 
-    /// A driver whose `delete` silently does nothing.
-    #[derive(Debug, Default, Clone)]
-    struct IgnoresDeletes(MemoryStore);
+    /// How a [`Broken`] driver breaks the contract.
+    #[derive(Debug, Clone, Copy)]
+    enum Fault {
+        /// `delete` silently does nothing.
+        IgnoresDeletes,
+        /// Claims every signing capability and returns well-formed
+        /// requests whose URL leads nowhere, as a careless adapter might.
+        SignsGarbage,
+    }
+
+    /// The memory store with one [`Fault`].
+    #[derive(Debug, Clone)]
+    struct Broken {
+        inner: MemoryStore,
+        fault: Fault,
+    }
+
+    impl Broken {
+        fn new(fault: Fault) -> Self {
+            Broken {
+                inner: MemoryStore::new(),
+                fault,
+            }
+        }
+    }
 
     #[async_trait]
-    impl Driver for IgnoresDeletes {
+    impl Driver for Broken {
         fn provider(&self) -> Provider {
-            Provider::Custom("ignores-deletes")
+            match self.fault {
+                Fault::IgnoresDeletes => Provider::Custom("ignores-deletes"),
+                Fault::SignsGarbage => Provider::Custom("signs-garbage"),
+            }
         }
         fn supports(&self) -> Capabilities {
-            self.0.supports()
+            match self.fault {
+                Fault::IgnoresDeletes => self.inner.supports(),
+                Fault::SignsGarbage => Capabilities::all(),
+            }
         }
         async fn write_blob(
             &self,
@@ -306,19 +387,22 @@ mod tests {
             body: Body,
             opts: PutOptions,
         ) -> Result<BlobMeta> {
-            self.0.write_blob(key, body, opts).await
+            self.inner.write_blob(key, body, opts).await
         }
         async fn read_blob(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
-            self.0.read_blob(key, opts).await
+            self.inner.read_blob(key, opts).await
         }
         async fn stat_blob(&self, key: &BlobKey) -> Result<BlobMeta> {
-            self.0.stat_blob(key).await
+            self.inner.stat_blob(key).await
         }
-        async fn delete_blob(&self, _key: &BlobKey) -> Result<()> {
-            Ok(())
+        async fn delete_blob(&self, key: &BlobKey) -> Result<()> {
+            match self.fault {
+                Fault::IgnoresDeletes => Ok(()),
+                Fault::SignsGarbage => self.inner.delete_blob(key).await,
+            }
         }
         async fn list_blobs(&self, opts: ListOptions) -> Result<ListPage> {
-            self.0.list_blobs(opts).await
+            self.inner.list_blobs(opts).await
         }
         async fn copy_blob(
             &self,
@@ -326,27 +410,66 @@ mod tests {
             to: &BlobKey,
             opts: CopyOptions,
         ) -> Result<BlobMeta> {
-            self.0.copy_blob(from, to, opts).await
+            self.inner.copy_blob(from, to, opts).await
         }
         async fn sign_blob(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {
-            self.0.sign_blob(key, opts).await
+            match self.fault {
+                Fault::IgnoresDeletes => self.inner.sign_blob(key, opts).await,
+                // Port 9 (discard) on loopback: nothing listens there.
+                Fault::SignsGarbage => Ok(SignedRequest::new(
+                    opts.method,
+                    format!("http://127.0.0.1:9/{}?sig=made-up", key.as_str()),
+                    Vec::new(),
+                    SystemTime::now() + opts.expires_in,
+                )),
+            }
         }
     }
 
-    async fn broken() -> IgnoresDeletes {
-        IgnoresDeletes::default()
+    async fn ignores_deletes() -> Broken {
+        Broken::new(Fault::IgnoresDeletes)
+    }
+
+    async fn signs_garbage() -> Fixture {
+        Fixture::from(Broken::new(Fault::SignsGarbage)).with_signed_http(SignedHttp::absolute())
+    }
+
+    async fn signs_without_http_side() -> Broken {
+        Broken::new(Fault::SignsGarbage)
     }
 
     #[test]
     #[should_panic(expected = "`delete_removes` failed on provider `ignores-deletes`")]
     fn a_behaviour_failure_names_the_behaviour_and_provider() {
-        run(broken, "delete_removes", behaviours::delete::delete_removes);
+        run(ignores_deletes, "delete_removes", |target: Target| {
+            behaviours::delete::delete_removes(target.into())
+        });
     }
 
     #[test]
     #[should_panic(expected = "minimal failing sequence")]
     fn the_model_catches_ignored_deletes() {
-        model::run(broken);
+        model::run(ignores_deletes);
+    }
+
+    #[test]
+    #[should_panic(expected = "`signing_get` failed on provider `signs-garbage`")]
+    fn a_signed_url_that_leads_nowhere_fails() {
+        run(
+            signs_garbage,
+            "signing_get",
+            behaviours::signing::signing_get,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "with_signed_http")]
+    fn a_signing_store_without_an_http_side_fails() {
+        run(
+            signs_without_http_side,
+            "signing_put",
+            behaviours::signing::signing_put,
+        );
     }
 
     #[test]

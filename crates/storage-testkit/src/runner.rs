@@ -4,13 +4,11 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use storage_core::BlobStore;
 
-use crate::{Fixture, Outcome};
+use crate::{Fixture, Outcome, Target};
 
 /// How long one behaviour (or one factory call) may take before it counts as
 /// hung; `STORAGE_TESTKIT_TIMEOUT_SECS` overrides it for slow backends.
@@ -68,16 +66,16 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = X>,
     X: Into<Fixture>,
-    B: FnOnce(Arc<dyn BlobStore>) -> BFut,
+    B: FnOnce(Target) -> BFut,
     BFut: Future<Output = Outcome>,
 {
     let rt = runtime();
     let what = format!("conformance behaviour `{name}`");
     let fixture = rt.block_on(make_fixture(&factory, &what));
-    let store = fixture.store().clone();
-    let provider = store.provider();
+    let target = fixture.target();
+    let provider = target.store().provider();
     let outcome = rt.block_on(async {
-        let run = AssertUnwindSafe(behaviour(store)).catch_unwind();
+        let run = AssertUnwindSafe(behaviour(target)).catch_unwind();
         tokio::time::timeout(time_limit(), run).await
     });
     rt.block_on(async move { fixture.teardown() });

@@ -1,7 +1,9 @@
 //! The conformance behaviours, one async function each, grouped by the part
 //! of the contract they prove.
 //!
-//! Every behaviour takes a store whose namespace is empty and returns
+//! Every behaviour takes a store whose namespace is empty (an
+//! `Arc<dyn BlobStore>`, or the whole [`Target`](crate::Target) when it also
+//! sends requests over HTTP) and returns
 //! `Ok(())` or a [`Failure`](crate::Failure) saying what was expected and
 //! what the store did. A behaviour that needs a capability the store lacks
 //! checks the other side instead: that the store answers the operation or
@@ -25,3 +27,4 @@ pub mod metadata;
 pub mod put_get;
 pub mod ranges;
 pub mod signing;
+pub mod signing_refusals;
