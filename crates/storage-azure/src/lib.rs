@@ -459,6 +459,7 @@ impl Driver for AzureStore {
             _ => {
                 let mut caps = Capabilities::all();
                 caps.sign_max_size = false;
+                caps.sign_content_type = false;
                 caps
             }
         }

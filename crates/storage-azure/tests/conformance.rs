@@ -3,16 +3,14 @@
 //!
 //! SAS URLs are absolute (`http://127.0.0.1:<port>/devstoreaccount1/…`), so
 //! the suite sends them as they are. A service SAS has no field for an
-//! upload's content type (see `src/sign.rs`: the type is returned as a
-//! header to send, not signed), so the fixture declares it unbound.
+//! upload's content type, which `capabilities().sign_content_type` says.
 
 mod common;
 
 use storage_testkit::{Fixture, SignedHttp};
 
 async fn factory() -> Fixture {
-    Fixture::from(common::fresh_store().await)
-        .with_signed_http(SignedHttp::absolute().upload_content_type_unbound())
+    Fixture::from(common::fresh_store().await).with_signed_http(SignedHttp::absolute())
 }
 
 storage_testkit::conformance_tests!(factory);

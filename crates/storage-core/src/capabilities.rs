@@ -42,6 +42,10 @@ pub struct Capabilities {
     /// ([`SignOptions::max_size`](crate::SignOptions::max_size)). An Azure SAS
     /// cannot; there, check the size the client declares before signing.
     pub sign_max_size: bool,
+    /// Signed upload URLs bind the content type they were signed with: an
+    /// upload sent with another type is refused. An Azure SAS cannot; there
+    /// the type is a header the client is asked to send.
+    pub sign_content_type: bool,
     /// Every write gives a new etag, even of identical bytes. False where
     /// etags are content hashes (Vercel Blob, like S3): there a rewrite of
     /// the same bytes keeps its etag, and `IfMatch` compares content.
@@ -67,6 +71,7 @@ impl Capabilities {
             sign_put: true,
             sign_delete: true,
             sign_max_size: true,
+            sign_content_type: true,
             etag_per_write: true,
             file_and_folder_same_name: true,
         }
@@ -79,6 +84,7 @@ impl Capabilities {
         caps.sign_put = false;
         caps.sign_delete = false;
         caps.sign_max_size = false;
+        caps.sign_content_type = false;
         caps
     }
 

@@ -97,9 +97,9 @@
 //!   runtime, so `tokio::spawn` works) and keep it alive with the guard, as
 //!   `storage-local`'s `tests/conformance.rs` does with its axum router.
 //! - A provider whose upload URLs cannot bind a content type (Azure's SAS)
-//!   says so with [`SignedHttp::upload_content_type_unbound`]; the suite
-//!   then checks that another type is stored as sent rather than refused.
-//!   The size bound follows the store's `sign_max_size` capability.
+//!   says so with the `sign_content_type` capability; the suite then checks
+//!   that another type is stored as sent rather than refused. The size
+//!   bound follows the store's `sign_max_size` capability.
 //! - The behaviours check: a signed `GET` returns exactly the bytes and
 //!   content type; a signed `PUT` writes them (`head` shows size and
 //!   type); a signed `DELETE` deletes; and a URL used with another method,

@@ -14,9 +14,9 @@
 //! - a signed `PUT` with a content type writes the bytes: `head` shows their
 //!   size and that content type;
 //! - the same `PUT` sent with another content type is refused (4xx) and
-//!   writes nothing, where the fixture says the provider binds the type
-//!   ([`SignedHttp::upload_content_type_unbound`](crate::SignedHttp::upload_content_type_unbound)
-//!   says it does not: then the other type is stored as sent);
+//!   writes nothing, where `sign_content_type` says the provider binds the
+//!   type (where it does not, the other type is stored as sent, so the
+//!   capability stays true);
 //! - with `sign_max_size`, a body one byte over the bound is refused and
 //!   writes nothing, a body of exactly the bound is stored;
 //! - a signed `DELETE` deletes;
@@ -175,8 +175,8 @@ pub async fn signing_put(target: Target) -> Outcome {
 }
 
 /// An upload signed for one content type and sent with another is refused
-/// and writes nothing, where the provider binds the type; where the fixture
-/// declares it unbound, the sent type is what is stored.
+/// and writes nothing, where `sign_content_type` says the provider binds
+/// the type; where it does not, the sent type is what is stored.
 pub async fn signing_put_other_content_type(target: Target) -> Outcome {
     let store = target.store();
     let k = key("signed/typed.txt")?;
@@ -196,7 +196,7 @@ pub async fn signing_put_other_content_type(target: Target) -> Outcome {
             Some(Bytes::from_static(PAYLOAD)),
         )
         .await?;
-    if http.binds_upload_content_type() {
+    if store.capabilities().sign_content_type {
         answer.expect_refused(&format!("signed for {TEXT}, sent as {OTHER_TYPE}"))?;
         expect_absent(store, &k, "an upload with a content type the URL forbids").await
     } else {
