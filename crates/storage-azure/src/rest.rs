@@ -66,41 +66,32 @@ impl Authorizer {
     /// An authorizer for the account `config` names. For the token chain
     /// this sets up object_store's credential provider (no request yet).
     pub fn new(config: &AzureConfig) -> Result<Authorizer> {
-        let auth = match config.credentials() {
-            AzureCredentials::AccountKey(_) | AzureCredentials::Sas(_) => {
-                Self::from_key_or_sas(config)?
-            }
-            AzureCredentials::TokenChain(_) => {
-                let store = crate::client::build(config, crate::client::Role::Write)?;
-                Auth::Token(Arc::clone(store.credentials()))
-            }
-        };
-        Ok(Authorizer { auth })
+        Self::with_token_source(config, || {
+            let store = crate::client::build(config, crate::client::Role::Write)?;
+            Ok(Arc::clone(store.credentials()))
+        })
     }
 
-    /// An authorizer sharing `store`'s credential provider (and its token
-    /// cache) when `config` uses the token chain.
+    /// An authorizer sharing `store`'s credential provider (and so its
+    /// token cache) when `config` uses the token chain.
     pub(crate) fn for_store(config: &AzureConfig, store: &MicrosoftAzure) -> Result<Authorizer> {
-        let auth = match config.credentials() {
-            AzureCredentials::TokenChain(_) => Auth::Token(Arc::clone(store.credentials())),
-            _ => Self::from_key_or_sas(config)?,
-        };
-        Ok(Authorizer { auth })
+        Self::with_token_source(config, || Ok(Arc::clone(store.credentials())))
     }
 
-    fn from_key_or_sas(config: &AzureConfig) -> Result<Auth> {
-        Ok(match config.credentials() {
+    fn with_token_source(
+        config: &AzureConfig,
+        tokens: impl FnOnce() -> Result<AzureCredentialProvider>,
+    ) -> Result<Authorizer> {
+        let auth = match config.credentials() {
             AzureCredentials::AccountKey(key) => {
                 Auth::SharedKey(SharedKey::new(config.account(), key.expose())?)
             }
             AzureCredentials::Sas(sas) => Auth::Sas(Secret::new(
                 sas.expose().trim_start_matches('?').to_string(),
             )),
-            AzureCredentials::TokenChain(_) => {
-                return Err(Error::new(ErrorKind::Backend, Provider::Azure)
-                    .with_message("a token credential needs its provider"))
-            }
-        })
+            AzureCredentials::TokenChain(_) => Auth::Token(tokens()?),
+        };
+        Ok(Authorizer { auth })
     }
 
     /// Makes a request ready to send: sets `x-ms-date` and `x-ms-version`

@@ -255,7 +255,8 @@ pub(crate) async fn upload(
                 url: &block_url,
                 headers: HeaderMap::new(),
                 body: part,
-                op,
+                // The condition is not on the block, only on the commit.
+                op: Op::Write,
                 key: &owned_key,
                 // Staging a block under its id again only replaces it.
                 idempotency: Idempotency::Idempotent,

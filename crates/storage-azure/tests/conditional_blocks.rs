@@ -9,12 +9,17 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use storage_azure::{AzureConfig, AzureStore};
-use storage_core::{BlobStore, BlobStoreExt, Body, CopyOptions, ErrorKind, PutMode, PutOptions};
-use storage_testkit::fault_proxy::{FaultPlan, FaultProxy};
+use storage_core::retry::RetryPolicy;
+use storage_core::{
+    BlobStore, BlobStoreExt, Body, CopyOptions, ErrorKind, PutMode, PutOptions, SignMethod,
+    SignOptions,
+};
+use storage_testkit::fault_proxy::{Fault, FaultPlan, FaultProxy, Rule};
 
 const BIG: usize = 20 << 20;
 
@@ -195,6 +200,7 @@ async fn counted_store() -> (FaultProxy, AzureStore) {
         _ => None,
     })
     .expect("config")
+    .with_retry(RetryPolicy::default().retries(3, Duration::from_millis(10)))
     .with_part_size(64 << 10)
     .expect("part size");
     (proxy, AzureStore::new(config).expect("store"))
@@ -244,4 +250,111 @@ async fn a_put_is_answered_without_a_head() {
     );
     assert_eq!(records.len(), 5, "{targets:?}");
     assert_eq!(put, store.head(&key).await.expect("head"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_requests_safe_to_repeat_are_retried() {
+    let (proxy, store) = counted_store().await;
+    let body = || Body::from(vec![3u8; 200 << 10]);
+    let once_503 = |needle: &str| {
+        FaultPlan::none().with_rule(
+            Rule::new(Fault::status(503))
+                .method("PUT")
+                .target_contains(needle)
+                .first(1),
+        )
+    };
+    let count = |needle: &str| {
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.head.target.contains(needle))
+            .count()
+    };
+
+    // A block and an overwriting commit are sent again.
+    let key = store.key("retry/overwrite.bin").expect("key");
+    for needle in ["comp=block&", "comp=blocklist"] {
+        proxy.clear_records();
+        proxy.set_plan(once_503(needle));
+        store
+            .put(&key, body(), PutOptions::new())
+            .await
+            .unwrap_or_else(|e| panic!("503 once on {needle}: {e}"));
+        let expected = if needle == "comp=blocklist" { 2 } else { 5 };
+        assert_eq!(count(needle), expected, "{needle}");
+    }
+
+    // A conditional commit or Put Blob is not: its first attempt may
+    // already have made the blob.
+    let fresh = store.key("retry/create.bin").expect("key");
+    proxy.clear_records();
+    proxy.set_plan(once_503("comp=blocklist"));
+    let err = store
+        .put(&fresh, body(), PutOptions::new().mode(PutMode::Create))
+        .await
+        .expect_err("a refused conditional commit");
+    assert_eq!(err.kind(), &ErrorKind::Backend, "{err}");
+    assert_eq!(count("comp=blocklist"), 1);
+    proxy.set_plan(FaultPlan::none());
+    assert!(!store.exists("retry/create.bin").await.expect("exists"));
+
+    proxy.clear_records();
+    proxy.set_plan(once_503("retry/small"));
+    let err = store
+        .put(
+            &store.key("retry/small.txt").expect("key"),
+            Body::from("x"),
+            PutOptions::new().mode(PutMode::Create),
+        )
+        .await
+        .expect_err("a refused conditional put");
+    assert_eq!(err.kind(), &ErrorKind::Backend, "{err}");
+    assert_eq!(proxy.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_on_a_sas_uploads_blocks() {
+    let keyed = common::fresh_store().await;
+    let key = keyed.key("sas/upload.bin").expect("key");
+    let signed = keyed
+        .signed_url(&key, SignOptions::new(SignMethod::Put))
+        .await
+        .expect("sign put");
+    let sas = signed
+        .url
+        .split_once('?')
+        .expect("a SAS query")
+        .1
+        .to_string();
+    let cs = format!(
+        "BlobEndpoint={};SharedAccessSignature={sas}",
+        keyed.config().endpoint()
+    );
+    let container = keyed.config().container().to_string();
+    let config = AzureConfig::from_lookup(|var| match var {
+        "AZURE_STORAGE_CONNECTION_STRING" => Some(cs.clone()),
+        "AZURE_STORAGE_CONTAINER_NAME" => Some(container.clone()),
+        _ => None,
+    })
+    .expect("SAS config")
+    .with_part_size(64 << 10)
+    .expect("part size");
+    let store = AzureStore::new(config).expect("SAS store");
+    let bytes = Bytes::from(vec![5u8; 200 << 10]);
+    let put = store
+        .put(
+            &key,
+            streamed(&bytes),
+            PutOptions::new()
+                .mode(PutMode::Create)
+                .metadata("via", "sas"),
+        )
+        .await
+        .expect("put through the SAS");
+    assert_eq!(put, keyed.head(&key).await.expect("head"));
+    assert_eq!(
+        stored_digest(&keyed, "sas/upload.bin").await,
+        digest(&bytes)
+    );
 }
