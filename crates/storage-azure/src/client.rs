@@ -4,9 +4,10 @@
 //!
 //! object_store retries idempotent requests on connection errors, timeouts,
 //! 429 and 5xx with capped exponential backoff and jitter, and stops after
-//! the policy's deadline. Two clients share the settings and differ in one:
-//! the write client bounds each request (one Put Blob, one block, one
-//! commit) by the per-attempt timeout, while the read client leaves a
+//! the policy's deadline. (Uploads are the adapter's own requests, see
+//! [`crate::rest`].) Two clients share the settings and differ in one: the
+//! client for heads, lists, deletes and copies bounds each request by the
+//! per-attempt timeout, while the read client leaves a
 //! download's body unbounded in total; its stalls are caught chunk by
 //! chunk by the portable layer, which resumes the download.
 
@@ -36,7 +37,7 @@ pub(crate) fn retry_config(policy: &RetryPolicy) -> RetryConfig {
 pub(crate) enum Role {
     /// Reads, whose bodies may take long as a whole.
     Read,
-    /// Writes and everything else, bounded per request.
+    /// Everything but downloads, bounded per request.
     Write,
 }
 

@@ -158,6 +158,89 @@ fn classify(err: &object_store::Error, text: &str, op: Op) -> (ErrorKind, Option
     (ErrorKind::Backend, Some(false))
 }
 
+/// Maps a non-2xx answer to one of the adapter's own requests (see
+/// [`crate::rest`]): the status, the `x-ms-error-code` header and a
+/// `Retry-After` give the kind; the answer is kept as the error's source.
+pub(crate) fn answer_error(
+    status: u16,
+    code: Option<String>,
+    retry_after: Option<std::time::Duration>,
+    op: Op,
+    key: &str,
+) -> Error {
+    let code_is = |c: &str| code.as_deref() == Some(c);
+    let kind = match status {
+        400 => ErrorKind::InvalidInput,
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Forbidden,
+        // A missing container stays NotFound whatever the condition was,
+        // so the store can explain it.
+        404 if code_is("ContainerNotFound") => ErrorKind::NotFound,
+        404 => not_found_kind(op),
+        409 | 412 if op == Op::WriteCreate => ErrorKind::AlreadyExists,
+        409 if op == Op::WriteIfMatch => ErrorKind::PreconditionFailed,
+        409 if code_is("BlobAlreadyExists") => ErrorKind::AlreadyExists,
+        412 => ErrorKind::PreconditionFailed,
+        413 => ErrorKind::TooLarge,
+        416 => ErrorKind::InvalidInput,
+        408 => ErrorKind::Timeout,
+        429 => ErrorKind::RateLimited { retry_after },
+        // Azure throttles with 503 ServerBusy; only then is it a rate limit.
+        503 if code_is("ServerBusy") => ErrorKind::RateLimited { retry_after },
+        _ => ErrorKind::Backend,
+    };
+    let answer = ServiceAnswer {
+        status: Some(status),
+        code,
+    };
+    Error::new(kind, Provider::Azure)
+        .with_message(format!(
+            "{} failed: the service answered {answer}",
+            op.name()
+        ))
+        .with_key(key)
+        .with_retryable(storage_core::retry::is_retryable_status(status))
+        .with_source(answer)
+}
+
+/// Maps a request of ours that got no answer: a timeout, a refused or
+/// broken connection. The text never holds the URL (it may carry a SAS).
+pub(crate) fn request_error(err: &reqwest::Error, op: Op, key: &str) -> Error {
+    let kind = if err.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Transport
+    };
+    let mut text = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = source {
+        let s = e.to_string();
+        if !text.contains(&s) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&s);
+        }
+        source = e.source();
+    }
+    let text = redact_text(&text.replace(
+        &err.url().map(|u| u.to_string()).unwrap_or_default(),
+        "(url)",
+    ));
+    let out = Error::new(kind, Provider::Azure)
+        .with_message(format!("{} failed: {text}", op.name()))
+        .with_key(key)
+        .with_source(ServiceAnswer {
+            status: None,
+            code: None,
+        });
+    if err.is_decode() {
+        out.with_retryable(false)
+    } else {
+        out
+    }
+}
+
 /// What the service answered, kept as the source of a mapped error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ServiceAnswer {

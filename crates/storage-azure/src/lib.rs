@@ -7,10 +7,15 @@
 //! - Uploads stream: a body larger than one part (8 MiB by default) goes up
 //!   as blocks, committed only at the end, so a failed upload leaves nothing
 //!   behind. Azure drops uncommitted blocks after 7 days.
-//! - `PutMode::Create`/`IfMatch` are enforced by Azure on single-request
-//!   uploads; a conditional body larger than one part is `Unsupported`.
-//! - `copy` with `PutMode::IfMatch` reads the source and writes it with the
-//!   condition, so it is limited to one part as well.
+//! - `PutMode::Create`/`IfMatch` are enforced by Azure at any size: the
+//!   condition travels on the request that makes the blob visible (Put Blob,
+//!   or the Put Block List commit). Uploads are the adapter's own requests
+//!   ([`rest`]), signed by the one Shared Key signer ([`shared_key`]); reads,
+//!   lists, deletes and copies go through object_store.
+//! - `put` reports the new blob from the service's answer (etag,
+//!   `Last-Modified`) and what it sent, without a `HEAD`.
+//! - `copy` with `PutMode::IfMatch` streams the source into a conditional
+//!   upload of the destination (object_store's copy cannot carry `If-Match`).
 //! - Signed URLs are SAS: service SAS with an account key, user delegation
 //!   SAS with Entra ID credentials (see [`sign`](crate) notes in the docs of
 //!   [`AzureStore::signed_url`](BlobStore::signed_url)).
@@ -35,6 +40,8 @@ mod error;
 mod explain;
 mod list;
 mod meta;
+pub mod rest;
+pub mod shared_key;
 mod sign;
 mod upload;
 
@@ -62,7 +69,8 @@ pub use connection_string::{
 use crate::client::Role;
 use crate::delegation::DelegationCache;
 use crate::error::{map_error, tag, Op};
-use crate::upload::{upload, UploadPlan};
+use crate::rest::Rest;
+use crate::upload::{blob_url, upload, Tuning};
 
 /// A [`BlobStore`](storage_core::BlobStore) on one Azure Blob container.
 ///
@@ -88,6 +96,7 @@ struct Inner {
     config: AzureConfig,
     client: MicrosoftAzure,
     reader: MicrosoftAzure,
+    rest: Arc<Rest>,
     delegation: DelegationCache,
 }
 
@@ -97,11 +106,13 @@ impl AzureStore {
     pub fn new(config: AzureConfig) -> Result<Self> {
         let client = client::build(&config, Role::Write)?;
         let reader = client::build(&config, Role::Read)?;
+        let rest = Arc::new(Rest::new(&config, &client)?);
         Ok(AzureStore {
             inner: Arc::new(Inner {
                 config,
                 client,
                 reader,
+                rest,
                 delegation: DelegationCache::default(),
             }),
         })
@@ -148,60 +159,21 @@ impl AzureStore {
             .map_err(|e| map_error(e, Op::Read, Some(key.as_str())))
     }
 
-    /// The blob's properties after a write that returned `etag`; falls back
-    /// to what was sent if another writer replaced the blob meanwhile.
-    async fn meta_after_write(
-        &self,
-        key: &BlobKey,
-        etag: Option<String>,
-        fallback: impl FnOnce() -> BlobMeta,
-    ) -> Result<BlobMeta> {
-        let head = self.stat(key).await;
-        match (head, etag) {
-            (Ok(meta), Some(etag)) if meta.etag == meta::normalize_etag(&etag) => Ok(meta),
-            (Ok(meta), None) => Ok(meta),
-            (_, Some(etag)) => {
-                let mut meta = fallback();
-                meta.etag = meta::normalize_etag(&etag);
-                Ok(meta)
-            }
-            (Err(e), None) => Err(e),
-        }
-    }
-
-    /// Copy under a destination etag: read the source and write it with the
-    /// condition, since object_store's copy cannot carry `If-Match`.
+    /// Copy under a destination etag: stream the source into a conditional
+    /// upload, since object_store's copy cannot carry `If-Match`. The
+    /// destination gets the source's content headers and metadata, as a
+    /// service-side copy would give it.
     async fn copy_if_match(&self, from: &BlobKey, to: &BlobKey, etag: &str) -> Result<BlobMeta> {
-        let source = self.fetch(from, OsGetOptions::default()).await?;
-        let size = source.meta.size;
-        if size > self.config().part_size() as u64 {
-            return Err(
-                Error::unsupported(Provider::Azure, "copy with PutMode::IfMatch")
-                    .with_key(to.as_str())
-                    .with_message("a conditional copy is limited to one part; raise the part size"),
-            );
-        }
-        let attributes = source.attributes.clone();
-        let source_meta = meta::blob_meta(to.clone(), &source.meta, &source.attributes);
-        let bytes = source
-            .bytes()
-            .await
-            .map_err(|e| map_error(e, Op::Read, Some(from.as_str())))?;
-        let opts = object_store::PutOptions {
-            mode: object_store::PutMode::Update(object_store::UpdateVersion {
-                e_tag: Some(etag.to_string()),
-                version: None,
-            }),
-            attributes,
-            ..Default::default()
-        };
-        let result = self
-            .client()
-            .put_opts(&Self::path(to)?, bytes.into(), opts)
-            .await
-            .map_err(|e| map_error(e, Op::WriteIfMatch, Some(to.as_str())))?;
-        self.meta_after_write(to, result.e_tag, || source_meta)
-            .await
+        let source = self.read(from, GetOptions::default()).await?;
+        let meta = source.meta.clone();
+        let mut opts = PutOptions::new()
+            .mode(PutMode::IfMatch(etag.to_string()))
+            .content_type(meta.content_type.clone());
+        opts.cache_control = meta.cache_control.clone();
+        opts.content_disposition = meta.content_disposition.clone();
+        opts.metadata = meta.metadata.clone();
+        let body = Body::from_stream(source.into_stream(), Some(meta.size));
+        self.write(to, body, opts).await
     }
 }
 
@@ -246,31 +218,13 @@ impl AzureStore {
 /// The raw calls; the [`Driver`] impl below adds the explanations.
 impl AzureStore {
     async fn write(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
-        let path = Self::path(key)?;
-        let plan = UploadPlan {
-            key: key.as_str(),
-            path: &path,
-            mode: &opts.mode,
-            attributes: meta::attributes_for(key, &opts),
-            part_size: self.config().part_size(),
-            max_concurrency: self.config().max_concurrency(),
+        let config = self.config();
+        let url = blob_url(config.endpoint(), config.container(), key)?;
+        let tuning = Tuning {
+            part_size: config.part_size(),
+            max_concurrency: config.max_concurrency(),
         };
-        let uploaded = upload(self.client(), body, plan).await?;
-        let size = uploaded.size;
-        self.meta_after_write(key, uploaded.etag, || {
-            let mut meta = BlobMeta::new(
-                key.clone(),
-                size,
-                String::new(),
-                std::time::SystemTime::now(),
-                opts.content_type_for(key),
-            );
-            meta.cache_control = opts.cache_control.clone();
-            meta.content_disposition = opts.content_disposition.clone();
-            meta.metadata = opts.metadata.clone();
-            meta
-        })
-        .await
+        upload(&self.inner.rest, &url, key, body, &opts, tuning).await
     }
 
     async fn read(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {

@@ -1,40 +1,14 @@
-//! Translating blob properties between storage_core and object_store:
-//! `PutOptions` → object_store `Attributes`, and object_store metadata plus
-//! attributes → [`BlobMeta`].
+//! Translating blob properties from object_store to storage_core: object_store
+//! metadata plus attributes → [`BlobMeta`] (uploads build theirs from what
+//! they sent, in [`crate::upload`]).
 //!
 //! Azure returns etags quoted in headers but unquoted in listings; every etag
 //! leaving this crate is quoted, so `head`, `list` and `put` agree.
 
 use std::collections::BTreeMap;
 
-use object_store::{Attribute, AttributeValue, Attributes, ObjectMeta};
-use storage_core::{BlobKey, BlobMeta, PutOptions};
-
-/// The attributes a put of `key` with `opts` sets. The content type is
-/// always explicit so every provider reports the same inferred type.
-pub(crate) fn attributes_for(key: &BlobKey, opts: &PutOptions) -> Attributes {
-    let mut attrs = Attributes::new();
-    attrs.insert(
-        Attribute::ContentType,
-        AttributeValue::from(opts.content_type_for(key)),
-    );
-    if let Some(cc) = &opts.cache_control {
-        attrs.insert(Attribute::CacheControl, AttributeValue::from(cc.clone()));
-    }
-    if let Some(cd) = &opts.content_disposition {
-        attrs.insert(
-            Attribute::ContentDisposition,
-            AttributeValue::from(cd.clone()),
-        );
-    }
-    for (name, value) in &opts.metadata {
-        attrs.insert(
-            Attribute::Metadata(name.clone().into()),
-            AttributeValue::from(value.clone()),
-        );
-    }
-    attrs
-}
+use object_store::{Attribute, Attributes, ObjectMeta};
+use storage_core::{BlobKey, BlobMeta};
 
 /// Quotes an etag if Azure returned it bare.
 pub(crate) fn normalize_etag(etag: &str) -> String {

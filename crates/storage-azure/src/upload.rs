@@ -1,48 +1,48 @@
-//! Streamed uploads with bounded memory.
+//! Streamed uploads with bounded memory, as the adapter's own requests
+//! (see [`crate::rest`]), so every condition reaches the service and the
+//! answer alone describes the new blob (no `HEAD` after a write).
 //!
 //! The body is read until one part is full. A body that fits in one part is
-//! sent as a single Put Blob, which carries the write condition
-//! (`If-None-Match: *` / `If-Match`). A longer body becomes a block upload:
-//! parts are staged as uncommitted blocks, at most `max_concurrency` at a
-//! time, and the blob appears only when the block list is committed at the
-//! end. If the body stream fails, the upload is aborted before the commit:
-//! readers keep seeing the old blob, or none. Azure drops uncommitted blocks
-//! by itself after 7 days.
+//! sent as a single Put Blob. A longer body becomes a block upload: parts
+//! are staged with Put Block, at most `max_concurrency` at a time (so at
+//! most that many parts, plus the one being read, are in memory), and the
+//! blob appears only when Put Block List commits them at the end. The write
+//! condition (`If-None-Match: *` for `Create`, `If-Match` for `IfMatch`)
+//! and the content headers go on the request that makes the blob visible:
+//! the Put Blob or the Put Block List. If the body stream fails, or a block
+//! cannot be staged, the block list is never sent: readers keep seeing the
+//! old blob, or none. Azure drops uncommitted blocks by itself after 7 days.
 //!
-//! object_store cannot attach a condition to the block-list commit, so a
-//! conditional write of more than one part is refused as `Unsupported`
-//! rather than done without its condition.
+//! Block ids are the base64 of a fixed-width text: a random id of this
+//! upload and a counter. The random part keeps two concurrent uploads of
+//! the same key from overwriting each other's uncommitted blocks (which
+//! would let one commit the other's bytes).
+
+use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use object_store::azure::MicrosoftAzure;
 use object_store::path::Path;
-use object_store::{
-    Attributes, ObjectStore, PutMode as OsPutMode, PutMultipartOptions, PutOptions as OsPutOptions,
-    PutPayload, UpdateVersion, WriteMultipart,
-};
-use storage_core::{Body, ByteStream, Error, Provider, PutMode, Result};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, IF_MATCH, IF_NONE_MATCH};
+use reqwest::Method;
+use storage_core::retry::Idempotency;
+use storage_core::{BlobKey, BlobMeta, Body, ByteStream, Error, ErrorKind, Provider, PutMode};
+use storage_core::{PutOptions, Result};
+use tokio::task::JoinSet;
 
-use crate::error::{map_error, tag, Op};
-
-/// What a finished upload reports.
-pub(crate) struct Uploaded {
-    pub etag: Option<String>,
-    pub size: u64,
-}
+use crate::error::{tag, Op};
+use crate::meta::normalize_etag;
+use crate::rest::{self, header_value, Request, Rest};
 
 /// Tuning of one upload.
-pub(crate) struct UploadPlan<'a> {
-    pub key: &'a str,
-    pub path: &'a Path,
-    pub mode: &'a PutMode,
-    pub attributes: Attributes,
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tuning {
     pub part_size: usize,
     pub max_concurrency: usize,
 }
 
 /// The write operation `mode` stands for, for error mapping.
-pub(crate) fn op_for(mode: &PutMode) -> Op {
+fn op_for(mode: &PutMode) -> Op {
     match mode {
         PutMode::Overwrite => Op::Write,
         PutMode::Create => Op::WriteCreate,
@@ -50,113 +50,330 @@ pub(crate) fn op_for(mode: &PutMode) -> Op {
     }
 }
 
-fn os_mode(mode: &PutMode) -> OsPutMode {
-    match mode {
-        PutMode::Overwrite => OsPutMode::Overwrite,
-        PutMode::Create => OsPutMode::Create,
-        PutMode::IfMatch(etag) => OsPutMode::Update(UpdateVersion {
-            e_tag: Some(etag.clone()),
-            version: None,
-        }),
-    }
+/// The URL of `key` in `container` under `endpoint`, its segments encoded
+/// exactly as object_store encodes them, so reads find what was written.
+pub(crate) fn blob_url(endpoint: &str, container: &str, key: &BlobKey) -> Result<url::Url> {
+    let path = Path::parse(key.as_str()).map_err(|e| {
+        Error::new(ErrorKind::InvalidKey, Provider::Azure)
+            .with_key(key.as_str())
+            .with_message(e.to_string())
+    })?;
+    let mut url = url::Url::parse(endpoint).map_err(|e| {
+        Error::new(ErrorKind::InvalidInput, Provider::Azure)
+            .with_message(format!("the endpoint is not a URL: {e}"))
+    })?;
+    url.path_segments_mut()
+        .map_err(|()| {
+            Error::new(ErrorKind::InvalidInput, Provider::Azure)
+                .with_message("the endpoint cannot carry a path")
+        })?
+        .pop_if_empty()
+        .push(container)
+        .extend(path.parts());
+    Ok(url)
 }
 
-/// Reads from `stream` until `limit` bytes are buffered or it ends.
-/// Returns the buffer and whether the stream ended.
-async fn fill(stream: &mut ByteStream, limit: usize) -> Result<(Bytes, bool)> {
-    let mut buf = BytesMut::new();
-    while buf.len() < limit {
-        match stream.next().await {
-            Some(chunk) => buf.extend_from_slice(&chunk?),
-            None => return Ok((buf.freeze(), true)),
+/// Reads a body in parts of exactly `size` bytes (the last may be shorter),
+/// splitting chunks that straddle a boundary.
+struct Parts {
+    stream: ByteStream,
+    size: usize,
+    left: Bytes,
+    ended: bool,
+}
+
+impl Parts {
+    /// The next part and whether the body ended with it.
+    async fn next(&mut self) -> Result<(Bytes, bool)> {
+        let mut buf = BytesMut::new();
+        loop {
+            if !self.left.is_empty() {
+                let want = self.size - buf.len();
+                if buf.is_empty() && self.left.len() >= want {
+                    // A whole part inside one chunk: no copy.
+                    let part = self.left.split_to(want);
+                    return Ok((part, self.at_end().await?));
+                }
+                let take = want.min(self.left.len());
+                if buf.capacity() == 0 {
+                    buf.reserve(self.size);
+                }
+                buf.extend_from_slice(&self.left.split_to(take));
+                if buf.len() == self.size {
+                    return Ok((buf.freeze(), self.at_end().await?));
+                }
+            }
+            match self.stream.next().await {
+                Some(chunk) => self.left = chunk?,
+                None => {
+                    self.ended = true;
+                    return Ok((buf.freeze(), true));
+                }
+            }
         }
     }
-    Ok((buf.freeze(), false))
+
+    /// Whether nothing follows: looks one chunk ahead (skipping empty
+    /// chunks) so a body of exactly one part stays a single Put Blob.
+    async fn at_end(&mut self) -> Result<bool> {
+        while self.left.is_empty() && !self.ended {
+            match self.stream.next().await {
+                Some(chunk) => self.left = chunk?,
+                None => self.ended = true,
+            }
+        }
+        Ok(self.left.is_empty() && self.ended)
+    }
 }
 
-/// Uploads `body` under `plan.path`, all or nothing.
+/// What a put sends besides its body, and what it reports back.
+struct Sent {
+    content_type: String,
+    headers: HeaderMap,
+}
+
+/// The content headers (`x-ms-blob-*`, `x-ms-meta-*`) and the condition.
+fn sent_headers(key: &BlobKey, opts: &PutOptions) -> Result<Sent> {
+    let mut headers = HeaderMap::new();
+    let content_type = opts.content_type_for(key).to_string();
+    headers.insert("x-ms-blob-content-type", header_value(&content_type)?);
+    if let Some(cc) = &opts.cache_control {
+        headers.insert("x-ms-blob-cache-control", header_value(cc)?);
+    }
+    if let Some(cd) = &opts.content_disposition {
+        headers.insert("x-ms-blob-content-disposition", header_value(cd)?);
+    }
+    for (name, value) in &opts.metadata {
+        let name =
+            HeaderName::from_bytes(format!("x-ms-meta-{name}").as_bytes()).map_err(|_| {
+                Error::new(ErrorKind::InvalidInput, Provider::Azure)
+                    .with_message(format!("metadata name `{name}` cannot be sent as a header"))
+            })?;
+        headers.insert(name, header_value(value)?);
+    }
+    match &opts.mode {
+        PutMode::Overwrite => {}
+        PutMode::Create => {
+            headers.insert(IF_NONE_MATCH, HeaderValue::from_static("*"));
+        }
+        PutMode::IfMatch(etag) => {
+            headers.insert(IF_MATCH, header_value(etag)?);
+        }
+    }
+    Ok(Sent {
+        content_type,
+        headers,
+    })
+}
+
+/// The new blob's properties: the answer's etag and time, and what was sent
+/// (which is what Azure stores and a `HEAD` returns).
+fn meta_from(
+    key: &BlobKey,
+    opts: &PutOptions,
+    sent: Sent,
+    size: u64,
+    answer: &HeaderMap,
+) -> BlobMeta {
+    let mut meta = BlobMeta::new(
+        key.clone(),
+        size,
+        normalize_etag(&rest::etag(answer).unwrap_or_default()),
+        rest::last_modified(answer).unwrap_or_else(SystemTime::now),
+        sent.content_type,
+    );
+    meta.cache_control = opts.cache_control.clone();
+    meta.content_disposition = opts.content_disposition.clone();
+    meta.metadata = opts.metadata.clone();
+    meta
+}
+
+/// Uploads `body` as `key` under `url`, all or nothing.
 pub(crate) async fn upload(
-    store: &MicrosoftAzure,
+    rest: &std::sync::Arc<Rest>,
+    url: &url::Url,
+    key: &BlobKey,
     body: Body,
-    plan: UploadPlan<'_>,
-) -> Result<Uploaded> {
-    let op = op_for(plan.mode);
-    let mut stream = body.into_stream();
-    let (first, ended) = fill(&mut stream, plan.part_size)
-        .await
-        .map_err(|e| tag(e, plan.key))?;
+    opts: &PutOptions,
+    tuning: Tuning,
+) -> Result<BlobMeta> {
+    let op = op_for(&opts.mode);
+    let sent = sent_headers(key, opts).map_err(|e| tag(e, key.as_str()))?;
+    // A condition makes a replay unsafe: its own first attempt may have
+    // created the blob or changed the etag it checks.
+    let idempotency = match opts.mode {
+        PutMode::Overwrite => Idempotency::Idempotent,
+        _ => Idempotency::NotIdempotent,
+    };
+    let mut parts = Parts {
+        stream: body.into_stream(),
+        size: tuning.part_size,
+        left: Bytes::new(),
+        ended: false,
+    };
+    let (first, ended) = parts.next().await.map_err(|e| tag(e, key.as_str()))?;
     if ended {
         let size = first.len() as u64;
-        let opts = OsPutOptions {
-            mode: os_mode(plan.mode),
-            attributes: plan.attributes,
-            ..Default::default()
-        };
-        let result = store
-            .put_opts(plan.path, PutPayload::from_bytes(first), opts)
+        let mut headers = sent.headers.clone();
+        headers.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
+        let answer = rest
+            .send(Request {
+                method: Method::PUT,
+                url,
+                headers,
+                body: first,
+                op,
+                key: key.as_str(),
+                idempotency,
+            })
+            .await?;
+        return Ok(meta_from(key, opts, sent, size, &answer));
+    }
+
+    let upload_id = format!("{:016x}", fastrand::u64(..));
+    let mut ids = Vec::new();
+    let mut in_flight: JoinSet<Result<()>> = JoinSet::new();
+    let mut size = 0u64;
+    let mut next = Some(first);
+    while let Some(part) = next.take() {
+        while in_flight.len() >= tuning.max_concurrency.max(1) {
+            joined(in_flight.join_next().await, key)?;
+        }
+        size += part.len() as u64;
+        let id = block_id(&upload_id, ids.len());
+        let mut block_url = url.clone();
+        block_url
+            .query_pairs_mut()
+            .append_pair("comp", "block")
+            .append_pair("blockid", &id);
+        ids.push(id);
+        let rest = std::sync::Arc::clone(rest);
+        let owned_key = key.as_str().to_string();
+        in_flight.spawn(async move {
+            rest.send(Request {
+                method: Method::PUT,
+                url: &block_url,
+                headers: HeaderMap::new(),
+                body: part,
+                // The condition is not on the block, only on the commit.
+                op: Op::Write,
+                key: &owned_key,
+                // Staging a block under its id again only replaces it.
+                idempotency: Idempotency::Idempotent,
+            })
             .await
-            .map_err(|e| map_error(e, op, Some(plan.key)))?;
-        return Ok(Uploaded {
-            etag: result.e_tag,
-            size,
+            .map(drop)
         });
-    }
-    if *plan.mode != PutMode::Overwrite {
-        return Err(
-            Error::unsupported(Provider::Azure, "conditional put larger than one part")
-                .with_key(plan.key)
-                .with_message(format!(
-                    "Azure can only apply Create/IfMatch to a single-request upload; this body is \
-                 larger than the part size ({} bytes): raise it with AzureConfig::with_part_size",
-                    plan.part_size
-                )),
-        );
-    }
-    let opts = PutMultipartOptions {
-        attributes: plan.attributes,
-        ..Default::default()
-    };
-    let multipart = store
-        .put_multipart_opts(plan.path, opts)
-        .await
-        .map_err(|e| map_error(e, op, Some(plan.key)))?;
-    let mut writer = WriteMultipart::new_with_chunk_size(multipart, plan.part_size);
-    let mut size = first.len() as u64;
-    writer.put(first);
-    loop {
-        let next = match stream.next().await {
-            None => break,
-            Some(Ok(chunk)) => Ok(chunk),
-            Some(Err(e)) => Err(tag(e, plan.key)),
-        };
-        let staged = match next {
-            Ok(chunk) => writer
-                .wait_for_capacity(plan.max_concurrency)
-                .await
-                .map(|()| chunk)
-                .map_err(|e| map_error(e, op, Some(plan.key))),
-            Err(e) => Err(e),
-        };
-        match staged {
-            Ok(chunk) => {
-                size += chunk.len() as u64;
-                writer.put(chunk);
-            }
-            Err(e) => {
-                // Nothing was committed; dropping the staged blocks is best effort.
-                if let Err(abort) = writer.abort().await {
-                    tracing::debug!(key = plan.key, error = %crate::error::redact_text(&abort.to_string()), "aborting an Azure block upload failed");
-                }
-                return Err(e);
+        if !parts.ended || !parts.left.is_empty() {
+            // Dropping `in_flight` on an error aborts the staged requests;
+            // the block list is never sent.
+            let (part, _) = parts.next().await.map_err(|e| tag(e, key.as_str()))?;
+            if !part.is_empty() {
+                next = Some(part);
             }
         }
     }
-    let result = writer
-        .finish()
-        .await
-        .map_err(|e| map_error(e, op, Some(plan.key)))?;
-    Ok(Uploaded {
-        etag: result.e_tag,
-        size,
-    })
+    while let Some(done) = in_flight.join_next().await {
+        joined(Some(done), key)?;
+    }
+
+    let mut list_url = url.clone();
+    list_url.query_pairs_mut().append_pair("comp", "blocklist");
+    let answer = rest
+        .send(Request {
+            method: Method::PUT,
+            url: &list_url,
+            headers: sent.headers.clone(),
+            body: Bytes::from(block_list(&ids)),
+            op,
+            key: key.as_str(),
+            idempotency,
+        })
+        .await?;
+    Ok(meta_from(key, opts, sent, size, &answer))
+}
+
+/// The outcome of one staged block.
+fn joined(
+    done: Option<std::result::Result<Result<()>, tokio::task::JoinError>>,
+    key: &BlobKey,
+) -> Result<()> {
+    match done {
+        None | Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(e))) => Err(e),
+        Some(Err(e)) => Err(Error::new(ErrorKind::Backend, Provider::Azure)
+            .with_key(key.as_str())
+            .with_message(format!("staging a block stopped: {e}"))),
+    }
+}
+
+/// Block `n` of upload `upload_id`; every id of a blob has the same length.
+fn block_id(upload_id: &str, n: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{upload_id}-{n:08}"))
+}
+
+/// The Put Block List body naming `ids` in order.
+fn block_list(ids: &[String]) -> String {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+    for id in ids {
+        // Base64 needs no XML escaping.
+        xml.push_str("<Latest>");
+        xml.push_str(id);
+        xml.push_str("</Latest>");
+    }
+    xml.push_str("</BlockList>");
+    xml
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use futures::stream;
+
+    async fn split(chunks: Vec<&'static [u8]>, size: usize) -> Vec<(Vec<u8>, bool)> {
+        let stream = stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c)))).boxed();
+        let mut parts = Parts {
+            stream,
+            size,
+            left: Bytes::new(),
+            ended: false,
+        };
+        let mut out = Vec::new();
+        loop {
+            let (part, ended) = parts.next().await.unwrap();
+            out.push((part.to_vec(), ended));
+            if ended {
+                return out;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn parts_have_the_part_size_and_the_end_is_seen_early() {
+        assert_eq!(
+            split(vec![b"abcde", b"", b"fg"], 3).await,
+            vec![
+                (b"abc".to_vec(), false),
+                (b"def".to_vec(), false),
+                (b"g".to_vec(), true)
+            ]
+        );
+        // Exactly one part is one part, not a part and an empty one.
+        assert_eq!(
+            split(vec![b"ab", b"c", b""], 3).await,
+            vec![(b"abc".to_vec(), true)]
+        );
+        assert_eq!(split(vec![], 3).await, vec![(Vec::new(), true)]);
+    }
+
+    #[test]
+    fn block_ids_have_one_width() {
+        let a = block_id("00000000000000ff", 0);
+        let b = block_id("00000000000000ff", 12_345);
+        assert_eq!(a.len(), b.len());
+        assert_ne!(a, b);
+        assert!(block_list(std::slice::from_ref(&a)).contains(&format!("<Latest>{a}</Latest>")));
+    }
 }

@@ -72,9 +72,16 @@ async fn failing_body_mid_upload_commits_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conditional_put_larger_than_a_part_is_unsupported() {
+async fn failing_body_of_a_conditional_block_upload_commits_nothing() {
     let store = small_parts().await;
-    let body = Body::from(vec![7u8; 200 << 10]);
+    let parts = (0..10).map(|i| {
+        if i == 5 {
+            Err(Error::without_provider(ErrorKind::Transport).with_message("client went away"))
+        } else {
+            Ok(chunk(i))
+        }
+    });
+    let body = Body::from_stream(stream::iter(parts.collect::<Vec<_>>()), None);
     let err = store
         .put(
             &store.key("c.bin").expect("key"),
@@ -82,7 +89,21 @@ async fn conditional_put_larger_than_a_part_is_unsupported() {
             PutOptions::new().mode(PutMode::Create),
         )
         .await
-        .expect_err("conditional multipart");
-    assert!(matches!(err.kind(), ErrorKind::Unsupported { .. }), "{err}");
+        .expect_err("failing body");
+    assert_eq!(err.kind(), &ErrorKind::Transport, "{err}");
     assert!(!store.exists("c.bin").await.expect("exists"));
+    // The key is still free: a Create now succeeds.
+    let body = Body::from(vec![7u8; 200 << 10]);
+    store
+        .put(
+            &store.key("c.bin").expect("key"),
+            body,
+            PutOptions::new().mode(PutMode::Create),
+        )
+        .await
+        .expect("create after the failed one");
+    assert_eq!(
+        store.get_bytes("c.bin").await.expect("get").len(),
+        200 << 10
+    );
 }

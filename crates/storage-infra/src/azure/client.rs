@@ -1,25 +1,23 @@
 //! Requests on the wire to the blob service data plane: container
 //! properties, create, ACL (public access), metadata, delete, and blob
-//! service properties (CORS). Authenticated like `storage-azure`: Shared Key
-//! for an account key, the SAS appended for a SAS, and a bearer token from
-//! object_store's credential chain otherwise.
+//! service properties (CORS). Authenticated by `storage-azure`'s own
+//! [`Authorizer`] (its one Shared Key signer for an account key, the SAS
+//! appended for a SAS, a bearer token from object_store's credential chain
+//! otherwise), so provisioning and the adapter never sign differently.
 //!
 //! Reads and idempotent writes are retried on 5xx, 429 and transport errors
 //! with a short capped backoff; `create container` is not retried blindly,
 //! but a `409 ContainerAlreadyExists` after a retried create counts as done.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::azure::{AzureCredential, AzureCredentialProvider, MicrosoftAzureBuilder};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
-use storage_azure::{AzureConfig, AzureCredentials};
-use storage_core::redact::Secret;
+use storage_azure::rest::Authorizer;
+use storage_azure::AzureConfig;
 
 use super::model;
-use super::shared_key::SharedKey;
 use crate::error::{InfraError, Result};
 use crate::manifest::Access;
 use crate::plan::{CorsRule, LiveContainer};
@@ -29,17 +27,11 @@ use crate::plan::{CorsRule, LiveContainer};
 const VERSION: &str = "2021-08-06";
 const ATTEMPTS: u32 = 4;
 
-enum Auth {
-    SharedKey(SharedKey),
-    Sas(Secret<String>),
-    Token(AzureCredentialProvider),
-}
-
 /// A data-plane client for one storage account.
 pub struct AzureClient {
     http: reqwest::Client,
     endpoint: String,
-    auth: Auth,
+    auth: Authorizer,
 }
 
 impl std::fmt::Debug for AzureClient {
@@ -59,31 +51,7 @@ struct Reply {
 impl AzureClient {
     /// A client for the account `config` names (its container is ignored).
     pub fn new(config: &AzureConfig) -> Result<AzureClient> {
-        let auth = match config.credentials() {
-            AzureCredentials::AccountKey(key) => Auth::SharedKey(
-                SharedKey::new(config.account(), key.expose()).map_err(InfraError::Usage)?,
-            ),
-            AzureCredentials::Sas(sas) => Auth::Sas(Secret::new(
-                sas.expose().trim_start_matches('?').to_string(),
-            )),
-            AzureCredentials::TokenChain(identity) => {
-                let builder = MicrosoftAzureBuilder::new()
-                    .with_account(config.account())
-                    .with_container_name(config.container())
-                    .with_endpoint(config.endpoint().to_string());
-                let store = identity
-                    .configure(builder)
-                    .build()
-                    .map_err(|e| InfraError::Usage(format!("cannot set up Azure identity: {e}")))?;
-                Auth::Token(Arc::clone(store.credentials()))
-            }
-            #[allow(unreachable_patterns)]
-            _ => {
-                return Err(InfraError::Usage(
-                    "this Azure credential kind is not supported by storage-infra".into(),
-                ))
-            }
-        };
+        let auth = Authorizer::new(config).map_err(|e| InfraError::Usage(e.to_string()))?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
@@ -156,8 +124,6 @@ impl AzureClient {
             }
         }
         let mut headers = extra;
-        let now = httpdate::fmt_http_date(std::time::SystemTime::now());
-        headers.insert("x-ms-date", header(&now)?);
         headers.insert("x-ms-version", HeaderValue::from_static(VERSION));
         let (bytes, length) = match &body {
             Some((text, content_type)) => {
@@ -167,31 +133,10 @@ impl AzureClient {
             None => (Vec::new(), 0),
         };
         headers.insert("content-length", header(&length.to_string())?);
-        match &self.auth {
-            Auth::SharedKey(key) => {
-                let auth = key.authorization(method.as_str(), &url, &headers);
-                headers.insert("authorization", header(&auth)?);
-            }
-            Auth::Sas(sas) => {
-                let joined = match url.query() {
-                    Some(q) if !q.is_empty() => format!("{q}&{}", sas.expose()),
-                    _ => sas.expose().clone(),
-                };
-                url.set_query(Some(&joined));
-            }
-            Auth::Token(provider) => {
-                let credential = provider
-                    .get_credential()
-                    .await
-                    .map_err(|e| format!("getting an Entra ID token failed: {e}"))?;
-                match credential.as_ref() {
-                    AzureCredential::BearerToken(token) => {
-                        headers.insert("authorization", header(&format!("Bearer {token}"))?);
-                    }
-                    _ => return Err("the credential chain returned no bearer token".into()),
-                }
-            }
-        }
+        self.auth
+            .authorize(&method, &mut url, &mut headers)
+            .await
+            .map_err(|e| e.to_string())?;
         let response = self
             .http
             .request(method, url)

@@ -12,7 +12,6 @@
 
 pub mod client;
 pub mod model;
-pub mod shared_key;
 
 use async_trait::async_trait;
 use storage_azure::AzureConfig;

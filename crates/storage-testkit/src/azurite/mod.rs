@@ -33,17 +33,19 @@
 mod docker;
 mod install;
 mod process;
-pub mod shared_key;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use reqwest::header::{HeaderMap, HeaderValue};
+use storage_azure::rest::VERSION;
+use storage_azure::shared_key::SharedKey;
+
 /// Azurite's well-known development account.
-pub const ACCOUNT: &str = "devstoreaccount1";
+pub use storage_azure::EMULATOR_ACCOUNT as ACCOUNT;
 /// Azurite's well-known development key (public; it only opens the emulator).
-pub const ACCOUNT_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub use storage_azure::EMULATOR_ACCOUNT_KEY as ACCOUNT_KEY;
 
 /// The variable naming an Azurite that is already running.
 pub const URL_VAR: &str = "AZURITE_BLOB_STORAGE_URL";
@@ -145,26 +147,20 @@ impl Azurite {
         let fail =
             |what: String| AzuriteError(format!("creating container `{name}` failed: {what}"));
         let url = format!("{}/{name}?restype=container", self.blob_endpoint);
-        let parsed = reqwest::Url::parse(&url).map_err(|e| fail(e.to_string()))?;
+        let parsed = url::Url::parse(&url).map_err(|e| fail(e.to_string()))?;
+        let signer = SharedKey::new(ACCOUNT, ACCOUNT_KEY).map_err(|e| fail(e.to_string()))?;
+        let mut headers = HeaderMap::new();
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-        let version = "2021-08-06";
-        let request = shared_key::Request {
-            method: "PUT",
-            account: ACCOUNT,
-            path: parsed.path(),
-            query: &[("restype", "container")],
-            ms_headers: &[("x-ms-date", &date), ("x-ms-version", version)],
-            content_length: 0,
-        };
-        let auth = shared_key::authorization(&request, ACCOUNT_KEY).map_err(fail)?;
+        let date = HeaderValue::from_str(&date).map_err(|e| fail(e.to_string()))?;
+        headers.insert("x-ms-date", date);
+        headers.insert("x-ms-version", HeaderValue::from_static(VERSION));
+        headers.insert("content-length", HeaderValue::from_static("0"));
+        signer.sign("PUT", &parsed, &mut headers);
         // A client per call: tests run on separate runtimes, and a pooled
         // connection must not outlive the runtime that opened it.
         let response = reqwest::Client::new()
             .put(parsed)
-            .header("x-ms-date", &date)
-            .header("x-ms-version", version)
-            .header("authorization", auth)
-            .header("content-length", "0")
+            .headers(headers)
             .send()
             .await
             .map_err(|e| fail(e.to_string()))?;
