@@ -43,6 +43,10 @@ pub struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Log to stderr: -v info, -vv debug (each storage call, its duration
+    /// and failures), -vvv trace. RUST_LOG takes tracing filter directives.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The verb.
     #[command(subcommand)]
     pub command: Command,

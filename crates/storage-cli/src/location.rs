@@ -42,14 +42,17 @@ impl BlobLocation {
         if has_scheme(arg) {
             let (store_url, key) = split_url(arg)?;
             let store = storage::open(&store_url).map_err(open_error)?;
+            tracing::debug!(store = %store_url, provider = %store.provider(), "opened store");
             Ok(BlobLocation {
                 store,
                 store_url,
                 key,
             })
         } else {
+            let store = storage::from_env()?;
+            tracing::debug!(provider = %store.provider(), "opened the environment's store");
             Ok(BlobLocation {
-                store: storage::from_env()?,
+                store,
                 store_url: "env".to_string(),
                 key: arg.to_string(),
             })

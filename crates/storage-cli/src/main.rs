@@ -5,6 +5,7 @@
 mod cli;
 mod exit;
 mod location;
+mod logging;
 mod output;
 mod progress;
 mod transfer;
@@ -17,6 +18,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     // clap exits by itself: 0 for --help/--version, 2 for usage errors.
     let cli = cli::Cli::parse();
+    logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -426,6 +426,28 @@ fn cp_between_local_and_azure_keeps_properties() {
     assert_eq!(stat["cache_control"], "private, max-age=600");
     assert_eq!(stat["metadata"], json!({ "owner": "7", "kind": "report" }));
 
+    // azure:// → the same container: Azure copies by itself, properties and all.
+    let within = az
+        .blob(&[
+            "cp",
+            &az.url("copies/report.pdf"),
+            &az.url("archive/report.pdf"),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(within["method"], "server-side", "{within}");
+    let archived = az
+        .blob(&["stat", &az.url("archive/report.pdf"), "--json"])
+        .ok()
+        .json();
+    assert_eq!(archived["size"], 120_000);
+    assert_eq!(archived["cache_control"], "private, max-age=600");
+    assert_eq!(
+        archived["metadata"],
+        json!({ "owner": "7", "kind": "report" })
+    );
+
     // azure:// → file:// (another local store), to a full key.
     let back = dir.path().join("back");
     let down = az

@@ -197,6 +197,56 @@ fn cp_between_files_memory_and_local_keeps_properties() {
 }
 
 #[test]
+fn cp_within_one_store_copies_server_side_and_keeps_metadata() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("store");
+    let src = dir.path().join("talk.webm");
+    std::fs::write(&src, b"webm bytes").expect("write");
+    blob(&[
+        "put",
+        src.to_str().expect("utf8"),
+        &file_url(&store, "in/talk.webm"),
+        "--cache-control",
+        "private, max-age=60",
+        "--content-disposition",
+        "attachment",
+        "--metadata",
+        "owner=42",
+    ])
+    .ok();
+
+    let copied = blob(&[
+        "cp",
+        &file_url(&store, "in/talk.webm"),
+        &file_url(&store, "archive/"),
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(copied["method"], "server-side", "{copied}");
+    assert_eq!(copied["key"], "archive/talk.webm");
+    let stat = blob(&["stat", &file_url(&store, "archive/talk.webm"), "--json"])
+        .ok()
+        .json();
+    assert_eq!(stat["content_type"], "video/webm");
+    assert_eq!(stat["cache_control"], "private, max-age=60");
+    assert_eq!(stat["content_disposition"], "attachment");
+    assert_eq!(stat["metadata"]["owner"], "42");
+    assert_eq!(stat["size"], 10);
+
+    // Another root is another store: the bytes are streamed through blobctl.
+    let other = blob(&[
+        "cp",
+        &file_url(&store, "in/talk.webm"),
+        &file_url(&dir.path().join("other"), "talk.webm"),
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(other["method"], "streamed", "{other}");
+}
+
+#[test]
 fn memory_store_answers_in_one_process() {
     let empty = blob(&["ls", "memory://", "--json"]).ok().json();
     assert_eq!(empty["blobs"], serde_json::json!([]));

@@ -74,6 +74,19 @@ fn cp_and_sync_from_local_to_the_emulator_and_back() {
         .json();
     assert_eq!(cp["key"], "copies/clip.webm");
     assert_eq!(cp["content_type"], "video/webm");
+    // Within the store, Vercel's copy call does it: no bytes through blobctl.
+    let within = vercel
+        .blob(&[
+            "cp",
+            "vercel://copies/clip.webm",
+            "vercel://kept/",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(within["method"], "server-side", "{within}");
+    assert_eq!(within["key"], "kept/clip.webm");
+    assert_eq!(within["content_type"], "video/webm");
 
     let first = vercel
         .blob(&[

@@ -61,20 +61,51 @@ impl Body {
         }
     }
 
+    /// A stream of chunks with any error type: an axum request's
+    /// `into_data_stream()`, a `reqwest` response's `bytes_stream()`, a
+    /// stream of `io::Result<Vec<u8>>` — no `map_err` needed.
+    ///
+    /// A failure that already is a storage [`Error`] (or an `io::Error`
+    /// wrapping one, as [`Blob::into_async_read`](crate::Blob::into_async_read)
+    /// makes) passes through unchanged, kind and all; any other error
+    /// surfaces as [`ErrorKind::Transport`] ("reading the upload body
+    /// failed") with the original as its `source()`.
+    ///
+    /// This is a separate constructor from [`from_stream`](Self::from_stream)
+    /// because a generic error type cannot be inferred: a stream built from
+    /// `Ok(chunk)` alone would need a type annotation at every call.
+    ///
+    /// ```
+    /// use storage_core::{Body, ErrorKind};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// // What an axum handler has in hand: `Request::into_body().into_data_stream()`.
+    /// let request = axum::body::Body::from("uploaded bytes");
+    /// let body = Body::from_try_stream(request.into_data_stream(), None);
+    /// assert_eq!(body.collect(1024).await.unwrap(), "uploaded bytes");
+    ///
+    /// let broken = futures::stream::iter([Ok("half"), Err("the client went away")]);
+    /// let err = Body::from_try_stream(broken, None).collect(1024).await.unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::Transport);
+    /// # }
+    /// ```
+    pub fn from_try_stream<S, T, E>(stream: S, len: Option<u64>) -> Self
+    where
+        S: Stream<Item = std::result::Result<T, E>> + Send + 'static,
+        T: Into<Bytes> + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>> + 'static,
+    {
+        Self::from_stream(stream.map_ok(Into::into).map_err(body_error), len)
+    }
+
     /// A stream of chunks whose errors are I/O errors (a file, a socket).
-    /// Failures surface as [`ErrorKind::Transport`] ("reading the body failed").
+    /// Failures surface as [`ErrorKind::Transport`] ("reading the body
+    /// failed"), except an I/O error that carries a storage [`Error`],
+    /// which is passed through (see [`from_try_stream`](Self::from_try_stream)).
     pub fn from_io_stream<S>(stream: S, len: Option<u64>) -> Self
     where
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
-        Self::from_stream(
-            stream.map_err(|e| {
-                Error::without_provider(ErrorKind::Transport)
-                    .with_message("reading the upload body failed")
-                    .with_source(e)
-            }),
-            len,
-        )
+        Self::from_try_stream(stream, len)
     }
 
     /// Any `AsyncRead` (a file, a pipe, a request body), read in 64 KiB chunks.
@@ -160,6 +191,28 @@ impl Body {
         }
         Ok(buf.freeze())
     }
+}
+
+/// A body stream's failure as a storage error: a storage error (bare, or
+/// inside an `io::Error`) keeps its kind, anything else is `Transport`.
+fn body_error(err: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Error {
+    let err = match err.into().downcast::<Error>() {
+        Ok(storage) => return *storage,
+        Err(other) => other,
+    };
+    match err.downcast::<std::io::Error>() {
+        Ok(io) => match io.downcast::<Error>() {
+            Ok(storage) => storage,
+            Err(io) => transport(io),
+        },
+        Err(other) => transport(other),
+    }
+}
+
+fn transport(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Error {
+    Error::without_provider(ErrorKind::Transport)
+        .with_message("reading the upload body failed")
+        .with_source(source)
 }
 
 fn too_large(len: u64, limit: u64) -> Error {
@@ -288,5 +341,47 @@ mod tests {
         let body = Body::from_stream(chunks(&["abc", "def"]), None);
         let err = body.collect(4).await.expect_err("over limit");
         assert_eq!(err.kind(), &ErrorKind::TooLarge);
+    }
+
+    #[tokio::test]
+    async fn try_stream_errors_keep_a_storage_kind_and_wrap_the_rest() {
+        let storage =
+            Error::without_provider(ErrorKind::PreconditionFailed).with_message("changed");
+        let failing = stream::iter([Ok(Bytes::from_static(b"a")), Err(storage)]);
+        let err = Body::from_try_stream(failing, None)
+            .collect(10)
+            .await
+            .expect_err("fails");
+        assert_eq!(err.kind(), &ErrorKind::PreconditionFailed);
+        assert_eq!(err.message(), Some("changed"));
+
+        // An io::Error carrying a storage error (what `into_async_read` yields).
+        let inner = Error::without_provider(ErrorKind::NotFound);
+        let io = std::io::Error::other(inner);
+        let err = Body::from_io_stream(stream::iter([Err(io)]), None)
+            .collect(10)
+            .await
+            .expect_err("fails");
+        assert!(err.is_not_found(), "{err:?}");
+
+        // Any other error is a transport failure that keeps its cause.
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let err = Body::from_io_stream(stream::iter([Err(reset)]), None)
+            .collect(10)
+            .await
+            .expect_err("fails");
+        assert_eq!(err.kind(), &ErrorKind::Transport);
+        let source = std::error::Error::source(&err).expect("source kept");
+        assert_eq!(
+            source.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+            Some(std::io::ErrorKind::ConnectionReset)
+        );
+    }
+
+    #[tokio::test]
+    async fn try_stream_accepts_any_chunk_type() {
+        let parts = stream::iter([Ok::<_, std::io::Error>(vec![b'a']), Ok(vec![b'b'])]);
+        let body = Body::from_try_stream(parts, Some(2));
+        assert_eq!(body.collect(10).await.expect("whole"), "ab");
     }
 }

@@ -68,6 +68,75 @@ pub enum ErrorKind {
     Backend,
 }
 
+impl ErrorKind {
+    /// The HTTP status a handler should answer its own client with when a
+    /// storage call fails with this kind, so an axum or actix service maps
+    /// errors in one line:
+    ///
+    /// | kind | status |
+    /// |---|---|
+    /// | `NotModified` | 304 (answer with no body) |
+    /// | `InvalidKey`, `InvalidInput` | 400 |
+    /// | `NotFound` | 404 |
+    /// | `AlreadyExists` | 409 |
+    /// | `PreconditionFailed` | 412 |
+    /// | `TooLarge` | 413 |
+    /// | `RateLimited` | 429 (pass [`Error::retry_after`] on as `Retry-After`) |
+    /// | `InvalidConfig`, `Unauthorized`, `Forbidden`, `Backend` | 500 |
+    /// | `Unsupported` | 501 |
+    /// | `Transport` | 502 |
+    /// | `Timeout` | 504 |
+    ///
+    /// `Unauthorized` and `Forbidden` are 500, not 401/403: they say the
+    /// store refused *the service's* credentials (a wrong account key, an
+    /// expired token), which the service's client cannot fix by logging in;
+    /// a 401 would send a browser to a login page for a server
+    /// misconfiguration. Log those (the message is secret-free) and answer
+    /// 500. `Backend` is a store failure no other kind describes, also the
+    /// service's problem; `Transport` and `Timeout` are the upstream store
+    /// being unreachable or slow, the gateway statuses.
+    ///
+    /// ```
+    /// use storage_core::ErrorKind;
+    /// assert_eq!(ErrorKind::NotFound.http_status(), 404);
+    /// assert_eq!(ErrorKind::NotModified.http_status(), 304);
+    /// assert_eq!(ErrorKind::Unsupported { op: "ranged reads" }.http_status(), 501);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ErrorKind::NotModified => 304,
+            ErrorKind::InvalidKey | ErrorKind::InvalidInput => 400,
+            ErrorKind::NotFound => 404,
+            ErrorKind::AlreadyExists => 409,
+            ErrorKind::PreconditionFailed => 412,
+            ErrorKind::TooLarge => 413,
+            ErrorKind::RateLimited { .. } => 429,
+            ErrorKind::InvalidConfig { .. }
+            | ErrorKind::Unauthorized
+            | ErrorKind::Forbidden
+            | ErrorKind::Backend => 500,
+            ErrorKind::Unsupported { .. } => 501,
+            ErrorKind::Transport => 502,
+            ErrorKind::Timeout => 504,
+        }
+    }
+
+    /// The closest `std::io::ErrorKind`, for errors handed to I/O code.
+    fn io_kind(&self) -> std::io::ErrorKind {
+        use std::io::ErrorKind as Io;
+        match self {
+            ErrorKind::NotFound => Io::NotFound,
+            ErrorKind::AlreadyExists => Io::AlreadyExists,
+            ErrorKind::Unauthorized | ErrorKind::Forbidden => Io::PermissionDenied,
+            ErrorKind::Timeout => Io::TimedOut,
+            ErrorKind::Transport => Io::ConnectionAborted,
+            ErrorKind::InvalidKey | ErrorKind::InvalidInput => Io::InvalidInput,
+            ErrorKind::Unsupported { .. } => Io::Unsupported,
+            _ => Io::Other,
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -324,6 +393,24 @@ impl std::error::Error for Error {
     }
 }
 
+/// The storage error as an I/O error for I/O code (an `AsyncRead`, a
+/// `std::io::Write` adapter): the `io::ErrorKind` follows the storage kind
+/// (`NotFound`, `TimedOut`, `PermissionDenied`, `ConnectionAborted` …,
+/// else `Other`) and the storage error itself is the inner error, so
+/// `io_err.downcast::<storage_core::Error>()` gives it back whole.
+///
+/// ```
+/// use storage_core::{Error, ErrorKind};
+/// let io = std::io::Error::from(Error::without_provider(ErrorKind::NotFound));
+/// assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+/// assert!(io.downcast::<Error>().unwrap().is_not_found());
+/// ```
+impl From<Error> for std::io::Error {
+    fn from(err: Error) -> Self {
+        std::io::Error::new(err.kind().io_kind(), err)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,5 +449,29 @@ mod tests {
             Error::from_io(Provider::Local, denied).kind(),
             &ErrorKind::Forbidden
         );
+    }
+
+    #[test]
+    fn every_kind_has_the_documented_status() {
+        let cases = [
+            (ErrorKind::NotModified, 304),
+            (ErrorKind::InvalidKey, 400),
+            (ErrorKind::InvalidInput, 400),
+            (ErrorKind::NotFound, 404),
+            (ErrorKind::AlreadyExists, 409),
+            (ErrorKind::PreconditionFailed, 412),
+            (ErrorKind::TooLarge, 413),
+            (ErrorKind::RateLimited { retry_after: None }, 429),
+            (ErrorKind::InvalidConfig { var: "X".into() }, 500),
+            (ErrorKind::Unauthorized, 500),
+            (ErrorKind::Forbidden, 500),
+            (ErrorKind::Backend, 500),
+            (ErrorKind::Unsupported { op: "copy" }, 501),
+            (ErrorKind::Transport, 502),
+            (ErrorKind::Timeout, 504),
+        ];
+        for (kind, status) in cases {
+            assert_eq!(kind.http_status(), status, "{kind:?}");
+        }
     }
 }

@@ -175,6 +175,35 @@ impl Blob {
         self.body
     }
 
+    /// The bytes as a [`tokio::io::AsyncRead`], for code that reads rather
+    /// than polls a stream: `tokio::io::copy` into a file or socket, a
+    /// decoder, a line reader.
+    ///
+    /// A failure is an `io::Error` whose inner error is the storage
+    /// [`Error`], so nothing is lost: downcast it back with
+    /// `err.get_ref().and_then(|e| e.downcast_ref::<storage_core::Error>())`
+    /// (or `err.downcast::<storage_core::Error>()`). The `io::ErrorKind`
+    /// follows the storage kind where one fits (`NotFound`, `TimedOut`,
+    /// `PermissionDenied` …; see `From<Error> for io::Error`).
+    ///
+    /// ```
+    /// use storage_core::{memory::MemoryStore, BlobStore, BlobStoreExt, GetOptions};
+    /// use tokio::io::AsyncBufReadExt;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> storage_core::Result<()> {
+    /// let store = MemoryStore::new();
+    /// store.put_bytes("logs/today.txt", "first\nsecond\n").await?;
+    /// let blob = store.get(&store.key("logs/today.txt")?, GetOptions::new()).await?;
+    /// let mut lines = tokio::io::BufReader::new(blob.into_async_read()).lines();
+    /// assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("first"));
+    /// assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("second"));
+    /// # Ok(()) }
+    /// ```
+    pub fn into_async_read(self) -> impl tokio::io::AsyncRead + Send + Unpin + 'static {
+        tokio_util::io::StreamReader::new(
+            self.body.map(|chunk| chunk.map_err(std::io::Error::from)),
+        )
+    }
+
     /// Reads the whole stream into memory.
     pub async fn bytes(self) -> Result<Bytes> {
         let capacity = usize::try_from(self.range.end - self.range.start).unwrap_or(0);
@@ -207,5 +236,32 @@ mod tests {
         assert_eq!(ByteRange::Suffix(50).resolve(10).expect("suffix"), 0..10);
         assert!(ByteRange::Suffix(5).resolve(0).is_err());
         assert!(ByteRange::From(0).resolve(0).is_err());
+    }
+
+    #[tokio::test]
+    async fn async_read_failures_carry_the_storage_error() {
+        use tokio::io::AsyncReadExt;
+        let meta = BlobMeta::new(
+            crate::BlobKey::new("a").expect("key"),
+            4,
+            "etag",
+            std::time::SystemTime::UNIX_EPOCH,
+            "text/plain",
+        );
+        let body = futures::stream::iter([
+            Ok(Bytes::from_static(b"ab")),
+            Err(Error::without_provider(ErrorKind::PreconditionFailed).with_message("changed")),
+        ])
+        .boxed();
+        let mut reader = Blob::new(meta, 0..4, body).into_async_read();
+        let mut out = Vec::new();
+        let err = reader.read_to_end(&mut out).await.expect_err("fails");
+        assert_eq!(out, b"ab");
+        let storage = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<Error>())
+            .expect("the storage error is the inner error");
+        assert_eq!(storage.kind(), &ErrorKind::PreconditionFailed);
+        assert_eq!(storage.message(), Some("changed"));
     }
 }

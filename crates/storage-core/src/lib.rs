@@ -42,7 +42,7 @@ pub use body::{Body, ByteStream};
 pub use capabilities::Capabilities;
 pub use copy::CopyOptions;
 pub use error::{Error, ErrorKind, Result};
-pub use ext::BlobStoreExt;
+pub use ext::{list_stream, BlobStoreExt};
 pub use get::{Blob, ByteRange, GetOptions};
 pub use key::{validate_prefix, BlobKey, MAX_KEY_BYTES};
 pub use list::{ListEntry, ListOptions, ListPage, MAX_PAGE_SIZE};

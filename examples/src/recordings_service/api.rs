@@ -10,9 +10,7 @@ use axum::Json;
 use futures::TryStreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use storage::{
-    BlobStore, BlobStoreExt, ErrorKind, ListOptions, SignMethod, SignOptions, SignedRequest,
-};
+use storage::{BlobStore, BlobStoreExt, ListOptions, SignMethod, SignOptions, SignedRequest};
 
 use super::{MAX_UPLOAD_BYTES, PREFIX};
 
@@ -51,7 +49,7 @@ pub(super) async fn create_upload(State(store): Store, Json(req): Json<UploadReq
     if store.capabilities().sign_max_size {
         opts = opts.max_size(MAX_UPLOAD_BYTES);
     }
-    match sign(&store, &key, opts).await {
+    match store.sign_key(&key, opts).await {
         Ok(signed) => Json(json!({
             "key": key,
             "method": signed.method.as_str(),
@@ -78,7 +76,7 @@ pub(super) async fn list(State(store): Store) -> Response {
         let name = entry.key.as_str()[PREFIX.len()..].to_string();
         let disposition = format!("attachment; filename=\"{}\"", ascii_filename(&name));
         let opts = SignOptions::new(SignMethod::Get).content_disposition(disposition);
-        let download = match sign(&store, entry.key.as_str(), opts).await {
+        let download = match store.signed_url(&entry.key, opts).await {
             Ok(signed) => signed.url,
             Err(e) => return from_error(&e),
         };
@@ -102,22 +100,10 @@ pub(super) async fn remove(State(store): Store, Query(q): Query<KeyQuery>) -> Re
     if !q.key.starts_with(PREFIX) {
         return failure(StatusCode::BAD_REQUEST, "not a recording");
     }
-    let result = match store.key(&q.key) {
-        Ok(key) => store.delete(&key).await,
-        Err(e) => Err(e),
-    };
-    match result {
+    match store.delete_key(&q.key).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => from_error(&e),
     }
-}
-
-async fn sign(
-    store: &Arc<dyn BlobStore>,
-    key: &str,
-    opts: SignOptions,
-) -> storage::Result<SignedRequest> {
-    store.signed_url(&store.key(key)?, opts).await
 }
 
 fn headers_object(signed: &SignedRequest) -> Value {
@@ -154,13 +140,12 @@ fn ascii_filename(name: &str) -> String {
         .collect()
 }
 
+/// The storage error as the answer: the status its kind calls for, the
+/// kind's short text for the client, the full (secret-free) error in the log.
 fn from_error(e: &storage::Error) -> Response {
-    let status = match e.kind() {
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::InvalidKey | ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    eprintln!("recordings-service: {e}");
+    let status =
+        StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    tracing::warn!(error = %e, status = status.as_u16(), "storage call failed");
     failure(status, &e.kind().to_string())
 }
 
@@ -176,4 +161,62 @@ fn unix_millis() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use storage::memory::MemoryStore;
+    use storage::{Error, ErrorKind, Provider};
+
+    fn store() -> Store {
+        State(Arc::new(MemoryStore::new()))
+    }
+
+    #[tokio::test]
+    async fn deleting_a_recording_is_idempotent_and_a_bad_key_is_a_client_error() {
+        let State(inner) = store();
+        inner
+            .put_bytes("recordings/1-a.webm", "x")
+            .await
+            .expect("put");
+        let query = |key: &str| {
+            Query(KeyQuery {
+                key: key.to_string(),
+            })
+        };
+        let gone = remove(State(inner.clone()), query("recordings/1-a.webm")).await;
+        assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+        assert!(!inner.exists("recordings/1-a.webm").await.expect("exists"));
+        let again = remove(State(inner.clone()), query("recordings/1-a.webm")).await;
+        assert_eq!(again.status(), StatusCode::NO_CONTENT);
+        // The key rules answer before any I/O, as a 400 from InvalidKey.
+        let bad = remove(State(inner), query("recordings/../secrets")).await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn storage_errors_answer_with_their_kinds_status() {
+        let status = |kind| from_error(&Error::new(kind, Provider::Azure)).status();
+        assert_eq!(status(ErrorKind::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(status(ErrorKind::TooLarge), StatusCode::PAYLOAD_TOO_LARGE);
+        // Refused service credentials are the server's fault, not the browser's.
+        assert_eq!(
+            status(ErrorKind::Unauthorized),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(status(ErrorKind::Timeout), StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_sign_answers_501() {
+        let request = Json(UploadRequest {
+            filename: "a.webm".into(),
+            content_type: None,
+            size: Some(10),
+        });
+        // The memory store has no URLs to sign.
+        let answer = create_upload(store(), request).await;
+        assert_eq!(answer.status(), StatusCode::NOT_IMPLEMENTED);
+    }
 }

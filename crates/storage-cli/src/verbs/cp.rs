@@ -1,9 +1,16 @@
 //! `blobctl cp <src> <dst>`: one blob or file, between any two of a store
 //! (across providers), a local file and stdin/stdout.
+//!
+//! Two keys of the same store (the same URL scheme and container or root,
+//! or both in the environment's store) are copied by the store itself
+//! ([`BlobStore::copy`](storage::BlobStore::copy)): no byte passes through
+//! blobctl, and every property is kept. `--json` says which way it went in
+//! `method`: `server-side`, `streamed` (between stores), `upload` or
+//! `download`.
 
 use std::path::Path;
 
-use storage::PutOptions;
+use storage::{BlobStoreExt, Provider, PutOptions};
 
 use crate::cli::CpArgs;
 use crate::exit::{CliError, CliResult};
@@ -18,13 +25,18 @@ pub async fn run(ctx: Ctx, args: CpArgs) -> CliResult {
     let src = Endpoint::parse(&args.source)?;
     let dst = Endpoint::parse(&args.destination)?;
     let name = source_name(&src);
-    let (meta, shown) = match (src, dst) {
+    let (meta, shown, method) = match (src, dst) {
         (Endpoint::Blob(from), Endpoint::Blob(mut to)) => {
             complete_key(&mut to, name.as_deref())?;
-            let meta =
-                transfer::copy_blob(&*from.store, &from.key, &*to.store, &to.key, ctx.progress)
-                    .await?;
-            (meta, to.display())
+            if same_store(&from, &to) && from.store.capabilities().copy {
+                let meta = from.store.copy_key(&from.key, &to.key).await?;
+                (meta, to.display(), "server-side")
+            } else {
+                let meta =
+                    transfer::copy_blob(&*from.store, &from.key, &*to.store, &to.key, ctx.progress)
+                        .await?;
+                (meta, to.display(), "streamed")
+            }
         }
         (from @ (Endpoint::File(_) | Endpoint::Stdio), Endpoint::Blob(mut to)) => {
             complete_key(&mut to, name.as_deref())?;
@@ -35,7 +47,7 @@ pub async fn run(ctx: Ctx, args: CpArgs) -> CliResult {
             let mut opts = PutOptions::new();
             opts.content_type = path.and_then(transfer::guess_content_type);
             let meta = transfer::upload(&*to.store, &to.key, path, opts, ctx.progress).await?;
-            (meta, to.display())
+            (meta, to.display(), "upload")
         }
         (Endpoint::Blob(from), Endpoint::Stdio) => {
             transfer::download(&*from.store, &from.key, None, ctx.progress).await?;
@@ -47,7 +59,7 @@ pub async fn run(ctx: Ctx, args: CpArgs) -> CliResult {
             }
             let meta =
                 transfer::download(&*from.store, &from.key, Some(&path), ctx.progress).await?;
-            (meta, path.display().to_string())
+            (meta, path.display().to_string(), "download")
         }
         _ => {
             return Err(CliError::usage(
@@ -57,10 +69,22 @@ pub async fn run(ctx: Ctx, args: CpArgs) -> CliResult {
     };
     let mut value = meta_json(&meta);
     value["destination"] = shown.clone().into();
+    value["method"] = method.into();
     ctx.out.emit(value, || {
-        format!("copied {} -> {shown} ({})", args.source, size(meta.size))
+        format!(
+            "copied {} -> {shown} ({}, {method})",
+            args.source,
+            size(meta.size)
+        )
     });
     Ok(())
+}
+
+/// Whether two locations name one store, so the store can copy by itself.
+/// Each `memory://` (and a memory environment store) is opened afresh per
+/// argument, so two of them are different stores even with equal URLs.
+fn same_store(a: &BlobLocation, b: &BlobLocation) -> bool {
+    a.store_url == b.store_url && a.store.provider() != Provider::Memory
 }
 
 /// The last segment of the source, for a destination that names a folder.

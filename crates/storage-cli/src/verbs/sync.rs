@@ -119,20 +119,25 @@ pub async fn run(ctx: Ctx, args: SyncArgs) -> CliResult {
             .filter(|name| !src_names.contains(*name))
             .collect();
         extra.sort();
-        for name in extra {
-            let key = format!("{}{name}", plan.dst.key);
-            if !plan.dry_run {
-                plan.dst.store.delete(&plan.dst.store.key(&key)?).await?;
-            }
-            ctx.out.note(&format!(
-                "{} {key}",
-                if plan.dry_run {
-                    "would delete"
-                } else {
-                    "deleted"
-                }
-            ));
-            deleted.push(key);
+        deleted = extra
+            .into_iter()
+            .map(|name| format!("{}{name}", plan.dst.key))
+            .collect();
+        if !plan.dry_run {
+            let keys = deleted
+                .iter()
+                .map(|key| plan.dst.store.key(key))
+                .collect::<Result<Vec<_>, _>>()?;
+            // One batch call where the provider has one, not a request per blob.
+            plan.dst.store.delete_many(&keys).await?;
+        }
+        let verb = if plan.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        for key in &deleted {
+            ctx.out.note(&format!("{verb} {key}"));
         }
     }
 

@@ -24,6 +24,8 @@ pub fn blobctl() -> Command {
             cmd.env_remove(name);
         }
     }
+    // A developer's RUST_LOG would add log lines to every test's stderr.
+    cmd.env_remove("RUST_LOG");
     cmd.stdin(Stdio::null());
     cmd
 }
