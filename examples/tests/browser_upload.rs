@@ -2,32 +2,17 @@
 //! straight to a local signed URL, and downloads it back through the listed
 //! link; the bytes must be identical on disk and in the browser.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use examples::recordings_service;
 use sha2::{Digest, Sha256};
 use storage::local::{http, LocalConfig, LocalStore};
 use storage::{BlobStore, BlobStoreExt};
-
-fn chromium() -> PathBuf {
-    let path = PathBuf::from(
-        std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-    );
-    assert!(
-        path.exists(),
-        "Chromium is not at {}: install Debian's `chromium` package (scripts/install-test-deps \
-         does it) or set CHROMIUM_PATH",
-        path.display()
-    );
-    path
-}
+use storage_testkit::browser::{pseudo_random_bytes, BrowserScript};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_uploads_straight_to_a_signed_url_and_downloads_it_back() {
-    let chromium = chromium();
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser-tests");
-    storage_testkit::node::ensure_npm_packages(&scripts);
+    let browser = BrowserScript::new(&recordings_service::browser_script());
 
     let dir = tempfile::tempdir().expect("tempdir");
     let config = LocalConfig::new(dir.path().join("store"))
@@ -42,33 +27,19 @@ async fn browser_uploads_straight_to_a_signed_url_and_downloads_it_back() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let name = "voice memo – ünï 🎙.webm";
-    let mut rng = fastrand_bytes(3 * 1024 * 1024 + 17);
+    let mut rng = pseudo_random_bytes(3 * 1024 * 1024 + 17);
     rng[0] = 0x1a;
     let upload = dir.path().join("upload.bin");
     std::fs::write(&upload, &rng).expect("write the upload");
-    let screenshot = std::env::var("BROWSER_TEST_SCREENSHOT").unwrap_or_default();
-
-    let out = tokio::process::Command::new("node")
-        .arg(scripts.join("upload.mjs"))
-        .env("APP_URL", &url)
-        .env("UPLOAD_FILE", &upload)
-        .env("UPLOAD_NAME", name)
-        .env("UPLOAD_TYPE", "audio/webm")
-        .env("CHROMIUM_PATH", &chromium)
-        .env("SCREENSHOT", &screenshot)
-        .output()
+    let report = browser
+        .run(&[
+            ("APP_URL", url.into()),
+            ("UPLOAD_FILE", upload.into()),
+            ("UPLOAD_NAME", name.into()),
+            ("UPLOAD_TYPE", "audio/webm".into()),
+        ])
         .await
-        .expect("run node");
-    assert!(
-        out.status.success(),
-        "the browser run failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("unreadable browser report ({e}): {stdout}"));
+        .report();
 
     let expected = hex::encode(Sha256::digest(&rng));
     let key = report["key"].as_str().expect("key in report");
@@ -98,17 +69,4 @@ async fn browser_uploads_straight_to_a_signed_url_and_downloads_it_back() {
         .await
         .expect("head");
     assert_eq!(meta.content_type, "audio/webm");
-}
-
-/// Deterministic pseudo-random bytes, so a failure can be reproduced.
-fn fastrand_bytes(len: usize) -> Vec<u8> {
-    let mut state = 0x9e3779b97f4a7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }

@@ -10,7 +10,7 @@
 //! unless `AZURITE_BLOB_STORAGE_URL` names a shared one; either way the
 //! rules are cleared again at the end).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use examples::recordings_service;
@@ -21,19 +21,7 @@ use storage_infra::azure::AzureBackend;
 use storage_infra::manifest::{Access, Manifest};
 use storage_infra::{apply, Backend, Change};
 use storage_testkit::azurite::Azurite;
-
-fn chromium() -> PathBuf {
-    let path = PathBuf::from(
-        std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-    );
-    assert!(
-        path.exists(),
-        "Chromium is not at {}: install Debian's `chromium` package (scripts/install-test-deps \
-         does it) or set CHROMIUM_PATH",
-        path.display()
-    );
-    path
-}
+use storage_testkit::browser::{pseudo_random_bytes, BrowserRun, BrowserScript};
 
 fn azure_config(azurite: &Azurite) -> AzureConfig {
     let cs = azurite.connection_string();
@@ -50,43 +38,23 @@ fn unique_container() -> String {
     format!("browser-{}-{:08x}", std::process::id(), nanos)
 }
 
-struct BrowserRun {
-    success: bool,
-    status: String,
-    stdout: String,
-    stderr: String,
-}
-
-async fn run_browser(scripts: &Path, chromium: &Path, app_url: &str, upload: &Path) -> BrowserRun {
-    let out = tokio::process::Command::new("node")
-        .arg(scripts.join("upload.mjs"))
-        .env("APP_URL", app_url)
-        .env("UPLOAD_FILE", upload)
-        .env("UPLOAD_NAME", UPLOAD_NAME)
-        .env("UPLOAD_TYPE", "audio/webm")
-        .env("CHROMIUM_PATH", chromium)
-        .env(
-            "SCREENSHOT",
-            std::env::var("BROWSER_TEST_SCREENSHOT").unwrap_or_default(),
-        )
-        .output()
+/// One run of the recordings page's browser script against `app_url`.
+async fn run_browser(browser: &BrowserScript, app_url: &str, upload: &Path) -> BrowserRun {
+    browser
+        .run(&[
+            ("APP_URL", app_url.into()),
+            ("UPLOAD_FILE", upload.into()),
+            ("UPLOAD_NAME", UPLOAD_NAME.into()),
+            ("UPLOAD_TYPE", "audio/webm".into()),
+        ])
         .await
-        .unwrap_or_else(|e| panic!("could not run `node` (is Node.js installed?): {e}"));
-    BrowserRun {
-        success: out.status.success(),
-        status: out.status.to_string(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 const UPLOAD_NAME: &str = "voice memo – ünï 🎙.webm";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_sets_cors_so_the_browser_uploads_straight_to_azurite() {
-    let chromium = chromium();
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/browser-tests");
-    storage_testkit::node::ensure_npm_packages(&scripts);
+    let browser = BrowserScript::new(&recordings_service::browser_script());
 
     let azurite = Azurite::shared().unwrap_or_else(|e| panic!("{e}"));
     let backend = AzureBackend::new(&azure_config(azurite))
@@ -118,7 +86,7 @@ async fn apply_sets_cors_so_the_browser_uploads_straight_to_azurite() {
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut bytes = fastrand_bytes(3 * 1024 * 1024 + 17);
+    let mut bytes = pseudo_random_bytes(3 * 1024 * 1024 + 17);
     bytes[0] = 0x1a;
     let upload = dir.path().join("upload.bin");
     std::fs::write(&upload, &bytes).expect("write the upload");
@@ -162,7 +130,7 @@ async fn apply_sets_cors_so_the_browser_uploads_straight_to_azurite() {
         "`cors = []` must leave no rules"
     );
 
-    let refused = run_browser(&scripts, &chromium, &app_url, &upload).await;
+    let refused = run_browser(&browser, &app_url, &upload).await;
     eprintln!("negative control (no CORS): {}", refused.stderr.trim());
     assert!(
         !refused.success,
@@ -231,14 +199,13 @@ max_age_secs = 600
         .unwrap_or_else(|e| panic!("plan: {e}"));
     assert!(plan.is_empty(), "the second plan must be empty: {plan:#?}");
 
-    let run = run_browser(&scripts, &chromium, &app_url, &upload).await;
+    let run = run_browser(&browser, &app_url, &upload).await;
     assert!(
         run.success,
         "with CORS applied the browser run failed ({}):\n{}\n{}",
         run.status, run.stdout, run.stderr
     );
-    let report: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("unreadable browser report ({e}): {}", run.stdout));
+    let report = run.report();
 
     let expected = hex::encode(Sha256::digest(&bytes));
     let key = report["key"].as_str().expect("key in report");
@@ -281,17 +248,4 @@ max_age_secs = 600
         .destroy(&manifest)
         .await
         .unwrap_or_else(|e| panic!("destroy: {e}"));
-}
-
-/// Deterministic pseudo-random bytes, so a failure can be reproduced.
-fn fastrand_bytes(len: usize) -> Vec<u8> {
-    let mut state = 0x9e3779b97f4a7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }

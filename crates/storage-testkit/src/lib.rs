@@ -127,6 +127,7 @@
 
 pub mod azurite;
 pub mod behaviours;
+pub mod browser;
 mod failure;
 pub mod fault_proxy;
 mod fixture;

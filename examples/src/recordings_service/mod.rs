@@ -41,6 +41,12 @@ pub fn app(store: Arc<dyn BlobStore>, blob_router: Option<Router>) -> Router {
     }
 }
 
+/// The headless-browser script that drives this page (upload, then the
+/// download through the listed link), for `storage_testkit::browser`.
+pub fn browser_script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser-tests/upload.mjs")
+}
+
 /// Builds the app from the environment, as `main` does.
 pub fn app_from_env() -> storage::Result<Router> {
     let store = storage::from_env()?;
