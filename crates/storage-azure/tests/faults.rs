@@ -11,15 +11,14 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures::{stream, StreamExt};
-use sha2::{Digest, Sha256};
+use futures::StreamExt;
 use storage_azure::{AzureConfig, AzureStore};
 use storage_core::retry::RetryPolicy;
 use storage_core::{
     BlobStore, BlobStoreExt, Body, CopyOptions, ErrorKind, GetOptions, ListOptions, PutMode,
     PutOptions,
 };
+use storage_testkit::data::{seeded_bytes, size_and_sha256, streamed_body, twenty_percent_faults};
 use storage_testkit::fault_proxy::{Fault, FaultPlan, FaultProxy, RequestRecord, Rule};
 
 /// A fresh container on Azurite (created straight on Azurite, so no setup
@@ -77,59 +76,6 @@ async fn rig(plan: FaultPlan, policy: RetryPolicy, part_size: usize) -> Rig {
     }
 }
 
-/// A seeded 20% mix of every fault that ends quickly.
-fn twenty_percent(seed: u64) -> FaultPlan {
-    let slow_down = |code| Fault::Status {
-        code,
-        retry_after: Some(1),
-    };
-    FaultPlan::seeded(seed)
-        .with_rate(Fault::ResetBeforeResponse, 0.04)
-        .with_rate(Fault::ResetMidResponse { after: None }, 0.04)
-        .with_rate(Fault::ResetMidRequest { after: None }, 0.03)
-        .with_rate(slow_down(503), 0.03)
-        .with_rate(slow_down(500), 0.03)
-        .with_rate(slow_down(429), 0.03)
-}
-
-fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut buf = vec![0u8; len];
-    rng.fill(&mut buf);
-    buf
-}
-
-/// A body of `chunks` MiB-sized pieces, streamed with no length so the
-/// adapter has to cut it into blocks itself; returns its SHA-256 too.
-fn streamed_body(seed: u64, chunks: u64) -> (Body, [u8; 32]) {
-    let mut hasher = Sha256::new();
-    let pieces: Vec<Bytes> = (0..chunks)
-        .map(|i| {
-            let piece = random_bytes(seed + i, 1 << 20);
-            hasher.update(&piece);
-            Bytes::from(piece)
-        })
-        .collect();
-    let body = Body::from_stream(stream::iter(pieces.into_iter().map(Ok)), None);
-    (body, hasher.finalize().into())
-}
-
-async fn get_sha256(store: &AzureStore, key: &str) -> (u64, [u8; 32]) {
-    let blob = store
-        .get(&store.key(key).expect("key"), GetOptions::new())
-        .await
-        .unwrap_or_else(|e| panic!("get {key}: {e}"));
-    let mut body = blob.into_stream();
-    let mut hasher = Sha256::new();
-    let mut len = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.unwrap_or_else(|e| panic!("reading {key}: {e}"));
-        len += chunk.len() as u64;
-        hasher.update(&chunk);
-    }
-    (len, hasher.finalize().into())
-}
-
 /// A blob GET's range start, from `range` or `x-ms-range`.
 fn range_start(r: &RequestRecord) -> Option<u64> {
     let value = r.head.header("range").or(r.head.header("x-ms-range"))?;
@@ -143,14 +89,14 @@ fn range_start(r: &RequestRecord) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_survives_a_twenty_percent_fault_mix() {
-    let rig = rig(twenty_percent(0x5eed_a201), fast_policy(), 1 << 20).await;
+    let rig = rig(twenty_percent_faults(0x5eed_a201), fast_policy(), 1 << 20).await;
     let store = &rig.store;
 
     // Overwriting puts carry their body in memory and are safe to replay.
     let mut expected = Vec::new();
     for i in 0..12u64 {
         let key = format!("mix/obj-{i:02}.bin");
-        let bytes = random_bytes(i, 1000 + 3000 * i as usize);
+        let bytes = seeded_bytes(i, 1000 + 3000 * i as usize);
         store
             .put(
                 &store.key(&key).expect("key"),
@@ -210,7 +156,7 @@ async fn every_operation_survives_a_twenty_percent_fault_mix() {
     // that hit a fault may fail, but it reached Azurite at most once.
     for i in 0..10u64 {
         let key = format!("create-{i:02}.bin");
-        let bytes = random_bytes(100 + i, 2048);
+        let bytes = seeded_bytes(100 + i, 2048);
         let outcome = store
             .put(
                 &store.key(&key).expect("key"),
@@ -256,7 +202,7 @@ async fn every_operation_survives_a_twenty_percent_fault_mix() {
         .count(|r| r.head.target.contains("comp=block&") && r.forwarded);
     assert!(blocks >= 20, "20 MiB in 1 MiB blocks, saw {blocks}");
     assert_eq!(
-        get_sha256(store, "big/stream.bin").await,
+        size_and_sha256(store, "big/stream.bin").await,
         (20 << 20, digest)
     );
 
@@ -285,7 +231,7 @@ async fn a_cut_download_resumes_from_the_last_byte() {
         .nth(1),
     );
     let rig = rig(plan, fast_policy(), 8 << 20).await;
-    let bytes = random_bytes(42, 5 << 20);
+    let bytes = seeded_bytes(42, 5 << 20);
     rig.direct
         .put_bytes("resume.bin", bytes.clone())
         .await
@@ -328,7 +274,7 @@ async fn a_download_whose_blob_changed_before_the_resume_fails() {
     );
     let rig = rig(plan, fast_policy(), 8 << 20).await;
     rig.direct
-        .put_bytes("changing.bin", random_bytes(1, 6 << 20))
+        .put_bytes("changing.bin", seeded_bytes(1, 6 << 20))
         .await
         .expect("seed");
 
@@ -348,7 +294,7 @@ async fn a_download_whose_blob_changed_before_the_resume_fails() {
         .expect("first chunk");
     assert!(!first.is_empty());
     rig.direct
-        .put_bytes("changing.bin", random_bytes(2, 6 << 20))
+        .put_bytes("changing.bin", seeded_bytes(2, 6 << 20))
         .await
         .expect("overwrite");
     let mut outcome = Ok(first.len() as u64);

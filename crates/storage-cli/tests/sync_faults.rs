@@ -7,21 +7,7 @@ mod common;
 
 use common::{file_url, run, Vercel};
 use sha2::{Digest, Sha256};
-use storage_testkit::fault_proxy::{Fault, FaultPlan};
-
-fn twenty_percent(seed: u64) -> FaultPlan {
-    let slow_down = |code| Fault::Status {
-        code,
-        retry_after: Some(1),
-    };
-    FaultPlan::seeded(seed)
-        .with_rate(Fault::ResetBeforeResponse, 0.05)
-        .with_rate(Fault::ResetMidResponse { after: None }, 0.05)
-        .with_rate(Fault::ResetMidRequest { after: None }, 0.03)
-        .with_rate(slow_down(503), 0.03)
-        .with_rate(slow_down(500), 0.02)
-        .with_rate(slow_down(429), 0.02)
-}
+use storage_testkit::data::twenty_percent_faults;
 
 fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -55,7 +41,10 @@ fn sync_to_vercel_through_twenty_percent_faults_exits_zero_twice() {
     .ok();
     expected.push(("recordings/big.bin".to_string(), digest(&big)));
 
-    let (api, host) = vercel.proxies(twenty_percent(0xfa17_0001), twenty_percent(0xfa17_0002));
+    let (api, host) = vercel.proxies(
+        twenty_percent_faults(0xfa17_0001),
+        twenty_percent_faults(0xfa17_0002),
+    );
     let sync = |label: &str| {
         let out = run(vercel
             .blobctl_through(&api, &host)

@@ -128,6 +128,7 @@
 pub mod azurite;
 pub mod behaviours;
 pub mod browser;
+pub mod data;
 mod failure;
 pub mod fault_proxy;
 mod fixture;

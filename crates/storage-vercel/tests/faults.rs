@@ -10,14 +10,13 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures::{stream, StreamExt};
-use sha2::{Digest, Sha256};
+use futures::StreamExt;
 use storage_core::retry::RetryPolicy;
 use storage_core::{
     BlobStore, BlobStoreExt, Body, CopyOptions, ErrorKind, GetOptions, ListOptions, PutMode,
     PutOptions,
 };
+use storage_testkit::data::{seeded_bytes, size_and_sha256, streamed_body, twenty_percent_faults};
 use storage_testkit::fault_proxy::{Fault, FaultPlan, FaultProxy, RequestRecord, Rule};
 use storage_vercel::{Access, VercelConfig, VercelStore};
 use support::Started;
@@ -80,60 +79,6 @@ async fn rig(api_plan: FaultPlan, host_plan: FaultPlan, policy: RetryPolicy) -> 
     }
 }
 
-/// A seeded 20% mix of every fault that ends quickly, resets in the
-/// middle of a relayed answer's body included.
-fn twenty_percent(seed: u64) -> FaultPlan {
-    let slow_down = |code| Fault::Status {
-        code,
-        retry_after: Some(1),
-    };
-    FaultPlan::seeded(seed)
-        .with_rate(Fault::ResetBeforeResponse, 0.04)
-        .with_rate(Fault::ResetMidResponse { after: None }, 0.04)
-        .with_rate(Fault::ResetMidRequest { after: None }, 0.03)
-        .with_rate(slow_down(503), 0.03)
-        .with_rate(slow_down(500), 0.03)
-        .with_rate(slow_down(429), 0.03)
-}
-
-fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut buf = vec![0u8; len];
-    rng.fill(&mut buf);
-    buf
-}
-
-/// A body of `chunks` MiB-sized pieces, streamed with no length so the
-/// adapter has to cut it into parts itself; returns its SHA-256 too.
-fn streamed_body(seed: u64, chunks: u64) -> (Body, [u8; 32]) {
-    let mut hasher = Sha256::new();
-    let pieces: Vec<Bytes> = (0..chunks)
-        .map(|i| {
-            let piece = random_bytes(seed + i, 1 << 20);
-            hasher.update(&piece);
-            Bytes::from(piece)
-        })
-        .collect();
-    let body = Body::from_stream(stream::iter(pieces.into_iter().map(Ok)), None);
-    (body, hasher.finalize().into())
-}
-
-async fn get_sha256(store: &VercelStore, key: &str) -> (u64, [u8; 32]) {
-    let blob = store
-        .get(&store.key(key).expect("key"), GetOptions::new())
-        .await
-        .unwrap_or_else(|e| panic!("get {key}: {e}"));
-    let mut body = blob.into_stream();
-    let mut hasher = Sha256::new();
-    let mut len = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.unwrap_or_else(|e| panic!("reading {key}: {e}"));
-        len += chunk.len() as u64;
-        hasher.update(&chunk);
-    }
-    (len, hasher.finalize().into())
-}
-
 /// Whether a record is the API write of `pathname` (put or copy), in any
 /// encoding of the query.
 fn writes(r: &RequestRecord, name: &str) -> bool {
@@ -146,8 +91,8 @@ async fn every_operation_survives_a_twenty_percent_fault_mix() {
     // of an answer included: the adapter reads an API answer's JSON inside
     // the retried attempt, and downloads resume.
     let rig = rig(
-        twenty_percent(0x5eed_0011),
-        twenty_percent(0x5eed_0012),
+        twenty_percent_faults(0x5eed_0011),
+        twenty_percent_faults(0x5eed_0012),
         fast_policy(),
     )
     .await;
@@ -157,7 +102,7 @@ async fn every_operation_survives_a_twenty_percent_fault_mix() {
     let mut expected = Vec::new();
     for i in 0..12u64 {
         let key = format!("mix/obj-{i:02}.bin");
-        let bytes = random_bytes(i, 1000 + 3000 * i as usize);
+        let bytes = seeded_bytes(i, 1000 + 3000 * i as usize);
         store
             .put(
                 &store.key(&key).expect("key"),
@@ -227,7 +172,7 @@ async fn every_operation_survives_a_twenty_percent_fault_mix() {
     // that hit a fault may fail, but it reached the emulator at most once.
     for i in 0..10u64 {
         let key = format!("create-{i:02}.bin");
-        let bytes = random_bytes(100 + i, 2048);
+        let bytes = seeded_bytes(100 + i, 2048);
         let outcome = store
             .put(
                 &store.key(&key).expect("key"),
@@ -272,7 +217,7 @@ async fn every_operation_survives_a_twenty_percent_fault_mix() {
         "a 20 MiB body takes at least three part uploads"
     );
     assert_eq!(
-        get_sha256(store, "big/stream.bin").await,
+        size_and_sha256(store, "big/stream.bin").await,
         (20 << 20, digest)
     );
 
@@ -304,7 +249,7 @@ async fn a_cut_download_resumes_from_the_last_byte() {
         .nth(1),
     );
     let rig = rig(FaultPlan::none(), plan, fast_policy()).await;
-    let bytes = random_bytes(42, 5 << 20);
+    let bytes = seeded_bytes(42, 5 << 20);
     rig.direct
         .put_bytes("resume.bin", bytes.clone())
         .await
@@ -352,7 +297,7 @@ async fn a_download_whose_blob_changed_before_the_resume_fails() {
     );
     let rig = rig(FaultPlan::none(), plan, fast_policy()).await;
     rig.direct
-        .put_bytes("changing.bin", random_bytes(1, 6 << 20))
+        .put_bytes("changing.bin", seeded_bytes(1, 6 << 20))
         .await
         .expect("seed");
 
@@ -372,7 +317,7 @@ async fn a_download_whose_blob_changed_before_the_resume_fails() {
         .expect("first chunk");
     assert!(!first.is_empty());
     rig.direct
-        .put_bytes("changing.bin", random_bytes(2, 6 << 20))
+        .put_bytes("changing.bin", seeded_bytes(2, 6 << 20))
         .await
         .expect("overwrite");
     let mut outcome = Ok(first.len() as u64);
@@ -454,7 +399,7 @@ async fn chunked_blob_host_answers_read_whole() {
     let rig = rig(FaultPlan::none(), plan, fast_policy()).await;
     for (i, len) in [1usize, 70_000, 3 << 20].into_iter().enumerate() {
         let key = format!("chunked-{i}.bin");
-        let bytes = random_bytes(i as u64, len);
+        let bytes = seeded_bytes(i as u64, len);
         rig.direct
             .put_bytes(&key, bytes.clone())
             .await
@@ -495,7 +440,7 @@ async fn rate_limits_on_heads_gets_and_parts_are_waited_out() {
     let host_plan = FaultPlan::none().with_rule(limited().method("GET"));
     let rig = rig(api_plan, host_plan, fast_policy()).await;
     let store = &rig.store;
-    let bytes = random_bytes(9, 100_000);
+    let bytes = seeded_bytes(9, 100_000);
     rig.direct
         .put_bytes("limited.bin", bytes.clone())
         .await
@@ -524,7 +469,7 @@ async fn rate_limits_on_heads_gets_and_parts_are_waited_out() {
     // Each 429 asked for a second's wait.
     assert!(started.elapsed() >= Duration::from_secs(3));
     assert_eq!(
-        get_sha256(&rig.direct, "limited-big.bin").await,
+        size_and_sha256(&rig.direct, "limited-big.bin").await,
         (9 << 20, digest)
     );
 
