@@ -251,17 +251,27 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429) || ((500..600).contains(&status) && status != 501)
 }
 
-/// Parses a `Retry-After` header value given in seconds (the HTTP-date form
-/// is rare from storage services and ignored).
+/// Parses a `Retry-After` header value: whole seconds, or an HTTP date
+/// (the wait until then; a date already past gives `None`).
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, SystemTime};
 /// use storage_core::retry::parse_retry_after;
 /// assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
 /// assert_eq!(parse_retry_after("soon"), None);
+/// let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+/// assert!(parse_retry_after(&later).is_some_and(|d| d > Duration::from_secs(100)));
 /// ```
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let value = value.trim();
+    value
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+        .or_else(|| {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(std::time::SystemTime::now()).ok()
+        })
 }
 
 fn show(d: Duration) -> String {

@@ -132,17 +132,9 @@ fn classify(
     (kind, None)
 }
 
-/// `retry-after` in seconds, as the service sends it.
+/// The answer's `retry-after`, in either of its forms.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-        .or_else(|| {
-            let at = httpdate::parse_http_date(value).ok()?;
-            at.duration_since(std::time::SystemTime::now()).ok()
-        })
+    retry::parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?)
 }
 
 /// A failure to talk to `endpoint` (scheme, host and port) at all, with
