@@ -243,16 +243,19 @@ impl Client {
     /// is not a success becomes the matching error, and transient failures
     /// of idempotent requests are sent again with the same request id and
     /// the next attempt number.
-    async fn send<F>(&self, operation: &str, idempotency: Idempotency, build: F) -> Result<Response>
+    async fn send<F>(
+        &self,
+        operation: &str,
+        endpoint: &str,
+        idempotency: Idempotency,
+        build: F,
+    ) -> Result<Response>
     where
         F: Fn(&Attempt<'_>) -> RequestBuilder,
     {
-        self.exchange(
-            operation,
-            idempotency,
-            build,
-            |resp| async move { Ok(resp) },
-        )
+        self.exchange(operation, endpoint, idempotency, build, |resp| async move {
+            Ok(resp)
+        })
         .await
     }
 
@@ -271,7 +274,7 @@ impl Client {
     {
         let endpoint = self.api_endpoint();
         let endpoint = endpoint.as_str();
-        self.exchange(operation, idempotency, build, |resp| async move {
+        self.exchange(operation, endpoint, idempotency, build, |resp| async move {
             let body = resp
                 .bytes()
                 .await
@@ -281,9 +284,13 @@ impl Client {
         .await
     }
 
+    /// The retried attempt shared by [`send`](Self::send) and
+    /// [`send_json`](Self::send_json); `endpoint` (the API or the blob
+    /// host) is what errors name.
     async fn exchange<T, F, R, Fut>(
         &self,
         operation: &str,
+        endpoint: &str,
         idempotency: Idempotency,
         build: F,
         finish: R,
@@ -294,12 +301,6 @@ impl Client {
         Fut: std::future::Future<Output = Result<T>>,
     {
         let id = self.request_id();
-        let endpoint = if operation == "get" {
-            self.blob_endpoint()
-        } else {
-            self.api_endpoint()
-        };
-        let endpoint = endpoint.as_str();
         let finish = &finish;
         self.config
             .retry_policy()
@@ -378,11 +379,16 @@ impl Client {
     pub(crate) async fn delete(&self, pathnames: &[&str]) -> Result<()> {
         let urls: Vec<String> = pathnames.iter().map(|p| self.blob_url(p)).collect();
         let body = serde_json::json!({ "urls": urls }).to_string();
-        self.send("delete", Idempotency::Idempotent, |at| {
-            self.api(Method::POST, "/delete", at)
-                .header("content-type", "application/json")
-                .body(body.clone())
-        })
+        self.send(
+            "delete",
+            &self.api_endpoint(),
+            Idempotency::Idempotent,
+            |at| {
+                self.api(Method::POST, "/delete", at)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+            },
+        )
         .await?;
         Ok(())
     }
@@ -519,24 +525,29 @@ impl Client {
         if_none_match: Option<&str>,
     ) -> Result<Response> {
         let url = self.blob_url(pathname);
-        self.send("get", Idempotency::Idempotent, |_| {
-            let mut rb = self
-                .http
-                .get(&url)
-                .bearer_auth(self.config.token().expose())
-                // Compression would weaken the etag and hide the length.
-                .header("accept-encoding", "identity");
-            for (name, value) in [
-                ("range", range),
-                ("if-match", if_match),
-                ("if-none-match", if_none_match),
-            ] {
-                if let Some(value) = value {
-                    rb = rb.header(name, value);
+        self.send(
+            "get",
+            &self.blob_endpoint(),
+            Idempotency::Idempotent,
+            |_| {
+                let mut rb = self
+                    .http
+                    .get(&url)
+                    .bearer_auth(self.config.token().expose())
+                    // Compression would weaken the etag and hide the length.
+                    .header("accept-encoding", "identity");
+                for (name, value) in [
+                    ("range", range),
+                    ("if-match", if_match),
+                    ("if-none-match", if_none_match),
+                ] {
+                    if let Some(value) = value {
+                        rb = rb.header(name, value);
+                    }
                 }
-            }
-            rb
-        })
+                rb
+            },
+        )
         .await
     }
 }
