@@ -1,15 +1,9 @@
-//! Building the object_store Azure clients from an [`AzureConfig`]:
-//! endpoint, credentials, and the one retry and timeout policy of
-//! [`storage_core::retry`] translated into object_store's settings.
-//!
-//! object_store retries idempotent requests on connection errors, timeouts,
-//! 429 and 5xx with capped exponential backoff and jitter, and stops after
-//! the policy's deadline. (Uploads are the adapter's own requests, see
-//! [`crate::rest`].) Two clients share the settings and differ in one: the
-//! client for heads, lists, deletes and copies bounds each request by the
-//! per-attempt timeout, while the read client leaves a
-//! download's body unbounded in total; its stalls are caught chunk by
-//! chunk by the portable layer, which resumes the download.
+//! The one part of object_store the adapter uses: its Azure credential
+//! chain (workload and managed identity, service principal, Azure CLI),
+//! which hands out Entra ID tokens. The client is built from an
+//! [`AzureConfig`] with the one retry and timeout policy of
+//! [`storage_core::retry`] translated into object_store's settings, which
+//! govern the token requests.
 
 use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::{BackoffConfig, ClientOptions, RetryConfig};
@@ -32,25 +26,13 @@ pub(crate) fn retry_config(policy: &RetryPolicy) -> RetryConfig {
     }
 }
 
-/// Which requests a client sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Reads, whose bodies may take long as a whole.
-    Read,
-    /// Everything but downloads, bounded per request.
-    Write,
-}
-
-/// The object_store client for `config` in `role`.
-pub(crate) fn build(config: &AzureConfig, role: Role) -> Result<MicrosoftAzure> {
+/// The object_store client for `config`, kept for its credential chain.
+pub(crate) fn build(config: &AzureConfig) -> Result<MicrosoftAzure> {
     let policy = config.retry_policy();
     let options = ClientOptions::new()
         .with_allow_http(config.endpoint().starts_with("http://"))
-        .with_connect_timeout(policy.connect_timeout);
-    let options = match role {
-        Role::Read => options.with_timeout_disabled(),
-        Role::Write => options.with_timeout(policy.attempt_timeout),
-    };
+        .with_connect_timeout(policy.connect_timeout)
+        .with_timeout(policy.attempt_timeout);
     let mut builder = MicrosoftAzureBuilder::new()
         .with_account(config.account())
         .with_container_name(config.container())

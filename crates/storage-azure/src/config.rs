@@ -91,7 +91,7 @@ pub struct IdentitySettings {
 impl IdentitySettings {
     /// Hands these settings to object_store's credential chain: the one
     /// place that maps them, shared by the adapter and `storage-infra`.
-    pub fn configure(&self, mut builder: MicrosoftAzureBuilder) -> MicrosoftAzureBuilder {
+    pub(crate) fn configure(&self, mut builder: MicrosoftAzureBuilder) -> MicrosoftAzureBuilder {
         if let Some(id) = &self.client_id {
             builder = builder.with_client_id(id.clone());
         }

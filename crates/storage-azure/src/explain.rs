@@ -2,7 +2,7 @@
 //! configuration: which container, which credentials, which endpoint and
 //! which variable set them.
 //!
-//! [`crate::error`] maps object_store's answer to a kind; this adds the
+//! [`crate::error`] maps the service's answer to a kind; this adds the
 //! advice the kind alone cannot give:
 //! - a missing container is `InvalidConfig { var: AZURE_STORAGE_CONTAINER_NAME }`
 //!   (not "blob not found"), naming the container and `blobctl infra apply`;
@@ -27,7 +27,7 @@ fn settings_vars(config: &AzureConfig) -> &'static str {
 
 /// `err` with the advice `config` allows.
 pub(crate) fn explain(config: &AzureConfig, err: Error) -> Error {
-    // Only answers mapped from object_store are explained, once.
+    // Only the service's answers (or their absence) are explained, once.
     let Some(answer) = ServiceAnswer::of(&err) else {
         return err;
     };

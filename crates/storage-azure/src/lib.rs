@@ -1,5 +1,5 @@
-//! Azure Blob Storage for the [`BlobStore`] contract, on top of
-//! [`object_store`]'s Azure backend (Azurite works the same way).
+//! Azure Blob Storage for the [`BlobStore`] contract, speaking the Blob
+//! service's REST API directly (Azurite works the same way).
 //!
 //! - Configure with [`AzureConfig::from_env`] (see [`config`] for the
 //!   variables) or [`AzureConfig::from_lookup`]; bad settings fail there,
@@ -9,13 +9,14 @@
 //!   behind. Azure drops uncommitted blocks after 7 days.
 //! - `PutMode::Create`/`IfMatch` are enforced by Azure at any size: the
 //!   condition travels on the request that makes the blob visible (Put Blob,
-//!   or the Put Block List commit). Uploads are the adapter's own requests
-//!   ([`rest`]), signed by the one Shared Key signer ([`shared_key`]); reads,
-//!   lists, deletes and copies go through object_store.
-//! - `put` reports the new blob from the service's answer (etag,
-//!   `Last-Modified`) and what it sent, without a `HEAD`.
-//! - `copy` with `PutMode::IfMatch` streams the source into a conditional
-//!   upload of the destination (object_store's copy cannot carry `If-Match`).
+//!   or the Put Block List commit), and on Copy Blob for `copy`.
+//! - Every request is the adapter's own ([`rest`]), signed by the one
+//!   Shared Key signer ([`shared_key`]), a SAS, or an Entra ID token from
+//!   object_store's credential chain (the only part of object_store used),
+//!   and sent under the one retry and timeout policy.
+//! - Downloads stream straight from the connection; `put` reports the new
+//!   blob from the service's answer (etag, `Last-Modified`) and what it
+//!   sent, without a `HEAD`.
 //! - Signed URLs are SAS: service SAS with an account key, user delegation
 //!   SAS with Entra ID credentials (see [`sign`](crate) notes in the docs of
 //!   [`AzureStore::signed_url`](BlobStore::signed_url)).
@@ -35,11 +36,14 @@
 mod client;
 pub mod config;
 mod connection_string;
+mod copy;
 mod delegation;
+mod delete;
 mod error;
 mod explain;
 mod list;
 mod meta;
+mod read;
 pub mod rest;
 pub mod shared_key;
 mod sign;
@@ -49,16 +53,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::azure::MicrosoftAzure;
-use object_store::path::Path;
-use object_store::{GetOptions as OsGetOptions, GetRange, ObjectStore};
 use storage_core::driver::Driver;
-use storage_core::retry::{Idempotency, RetryPolicy};
+use storage_core::retry::RetryPolicy;
 use storage_core::{
-    Blob, BlobKey, BlobMeta, Body, ByteRange, Capabilities, CopyOptions, Error, ErrorKind,
-    GetOptions, ListEntry, ListOptions, ListPage, Provider, PutMode, PutOptions, Result,
-    SignOptions, SignedRequest,
+    Blob, BlobKey, BlobMeta, Body, ByteRange, Capabilities, CopyOptions, Error, GetOptions,
+    ListOptions, ListPage, Provider, PutOptions, Result, SignOptions, SignedRequest,
 };
 
 pub use config::{validate_container, AzureConfig, AzureCredentials, IdentitySettings};
@@ -66,11 +67,12 @@ pub use connection_string::{
     ConnectionString, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY, EMULATOR_BLOB_ENDPOINT,
 };
 
-use crate::client::Role;
 use crate::delegation::DelegationCache;
-use crate::error::{map_error, tag, Op};
+use crate::delete::container_missing;
+use crate::error::tag;
+use crate::read::Ask;
 use crate::rest::Rest;
-use crate::upload::{blob_url, upload, Tuning};
+use crate::upload::{blob_url, container_url, upload, Tuning};
 
 /// A [`BlobStore`](storage_core::BlobStore) on one Azure Blob container.
 ///
@@ -94,9 +96,11 @@ pub struct AzureStore {
 
 struct Inner {
     config: AzureConfig,
-    client: MicrosoftAzure,
-    reader: MicrosoftAzure,
+    /// Only for its credential chain (Entra ID tokens); every request on
+    /// the wire is the adapter's own, through `rest`.
+    credentials: MicrosoftAzure,
     rest: Arc<Rest>,
+    container_url: url::Url,
     delegation: DelegationCache,
 }
 
@@ -104,15 +108,15 @@ impl AzureStore {
     /// A store for `config`. No request is made; a missing container shows
     /// up as `NotFound` on first use.
     pub fn new(config: AzureConfig) -> Result<Self> {
-        let client = client::build(&config, Role::Write)?;
-        let reader = client::build(&config, Role::Read)?;
-        let rest = Arc::new(Rest::new(&config, &client)?);
+        let credentials = client::build(&config)?;
+        let rest = Arc::new(Rest::new(&config, &credentials)?);
+        let container_url = container_url(config.endpoint(), config.container())?;
         Ok(AzureStore {
             inner: Arc::new(Inner {
                 config,
-                client,
-                reader,
+                credentials,
                 rest,
+                container_url,
                 delegation: DelegationCache::default(),
             }),
         })
@@ -133,47 +137,13 @@ impl AzureStore {
         explain::explain(self.config(), err)
     }
 
-    fn client(&self) -> &MicrosoftAzure {
-        &self.inner.client
+    fn rest(&self) -> &Rest {
+        &self.inner.rest
     }
 
-    fn path(key: &BlobKey) -> Result<Path> {
-        Path::parse(key.as_str()).map_err(|e| {
-            Error::new(ErrorKind::InvalidKey, Provider::Azure)
-                .with_key(key.as_str())
-                .with_message(e.to_string())
-        })
-    }
-
-    /// `GET` (or `HEAD`) with properties.
-    async fn fetch(&self, key: &BlobKey, options: OsGetOptions) -> Result<object_store::GetResult> {
-        let path = Self::path(key)?;
-        let client = if options.head {
-            self.client()
-        } else {
-            &self.inner.reader
-        };
-        client
-            .get_opts(&path, options)
-            .await
-            .map_err(|e| map_error(e, Op::Read, Some(key.as_str())))
-    }
-
-    /// Copy under a destination etag: stream the source into a conditional
-    /// upload, since object_store's copy cannot carry `If-Match`. The
-    /// destination gets the source's content headers and metadata, as a
-    /// service-side copy would give it.
-    async fn copy_if_match(&self, from: &BlobKey, to: &BlobKey, etag: &str) -> Result<BlobMeta> {
-        let source = self.read(from, GetOptions::default()).await?;
-        let meta = source.meta.clone();
-        let mut opts = PutOptions::new()
-            .mode(PutMode::IfMatch(etag.to_string()))
-            .content_type(meta.content_type.clone());
-        opts.cache_control = meta.cache_control.clone();
-        opts.content_disposition = meta.content_disposition.clone();
-        opts.metadata = meta.metadata.clone();
-        let body = Body::from_stream(source.into_stream(), Some(meta.size));
-        self.write(to, body, opts).await
+    fn url(&self, key: &BlobKey) -> Result<url::Url> {
+        let config = self.config();
+        blob_url(config.endpoint(), config.container(), key)
     }
 }
 
@@ -190,7 +160,7 @@ impl AzureStore {
     ) -> Result<SignedRequest> {
         sign::sign(
             self.config(),
-            self.client(),
+            &self.inner.credentials,
             &self.inner.delegation,
             key,
             &opts,
@@ -219,24 +189,23 @@ impl AzureStore {
 impl AzureStore {
     async fn write(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
         let config = self.config();
-        let url = blob_url(config.endpoint(), config.container(), key)?;
         let tuning = Tuning {
             part_size: config.part_size(),
             max_concurrency: config.max_concurrency(),
         };
-        upload(&self.inner.rest, &url, key, body, &opts, tuning).await
+        upload(&self.inner.rest, &self.url(key)?, key, body, &opts, tuning).await
     }
 
     async fn read(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
-        let mut options = OsGetOptions {
+        let mut ask = Ask {
+            range: None,
             if_match: opts.if_match.clone(),
             if_none_match: opts.if_none_match.clone(),
-            ..Default::default()
         };
-        options.range = match opts.range {
+        ask.range = match opts.range {
             None => None,
-            Some(ByteRange::Bounded { start, end }) => Some(GetRange::Bounded(start..end)),
-            Some(ByteRange::From(start)) => Some(GetRange::Offset(start)),
+            Some(ByteRange::Bounded { start, end }) => Some((start, Some(end))),
+            Some(ByteRange::From(start)) => Some((start, None)),
             Some(ByteRange::Suffix(n)) => {
                 // Azure has no suffix ranges: resolve against the current
                 // size and pin the read to that version with If-Match.
@@ -245,116 +214,50 @@ impl AzureStore {
                 let range = ByteRange::Suffix(n)
                     .resolve(head.size)
                     .map_err(|e| tag(e, key.as_str()))?;
-                options.if_match = Some(head.etag.clone());
+                ask.if_match = Some(head.etag.clone());
                 if range.is_empty() {
                     let empty = futures::stream::empty().boxed();
                     return Ok(Blob::new(head, range, empty));
                 }
-                Some(GetRange::Bounded(range))
+                Some((range.start, Some(range.end)))
             }
         };
-        let ranged = options.range.is_some();
-        let result = match self.fetch(key, options).await {
-            Ok(result) => result,
-            // An empty blob answers any range with a Content-Range that
-            // object_store cannot parse; report what the range means instead.
-            Err(e) if ranged => return Err(self.range_error(key, opts.range, e).await),
-            Err(e) => return Err(e),
-        };
-        let meta = meta::blob_meta(key.clone(), &result.meta, &result.attributes);
-        let range = result.range.clone();
-        let owned_key = key.as_str().to_string();
-        let stream = result
-            .into_stream()
-            .map_err(move |e| map_error(e, Op::Read, Some(&owned_key)))
-            .boxed();
-        Ok(Blob::new(meta, range, stream))
+        match read::get(self.rest(), &self.url(key)?, key, &ask).await {
+            Ok(blob) => Ok(blob),
+            Err(e) if ask.range.is_some() => Err(self.range_error(key, opts.range, e).await),
+            Err(e) => Err(e),
+        }
     }
 
     async fn stat(&self, key: &BlobKey) -> Result<BlobMeta> {
-        let options = OsGetOptions {
-            head: true,
-            ..Default::default()
-        };
-        let result = match self.fetch(key, options).await {
-            Ok(result) => result,
-            Err(e) if e.is_not_found() => return Err(self.missing_blob_or_container(key, e).await),
-            Err(e) => return Err(e),
-        };
-        Ok(meta::blob_meta(
-            key.clone(),
-            &result.meta,
-            &result.attributes,
-        ))
+        match read::stat(self.rest(), &self.url(key)?, key).await {
+            Err(e) if e.is_not_found() => Err(self.missing_blob_or_container(e).await),
+            other => other,
+        }
     }
 
-    /// A `HEAD` answer has no body, so its 404 cannot say whether the blob
-    /// or the whole container is missing; one small listing beside the key
-    /// tells, so a missing container is never reported as a missing blob.
-    async fn missing_blob_or_container(&self, key: &BlobKey, not_found: Error) -> Error {
-        let Ok(path) = Self::path(key) else {
+    /// A `HEAD` answer has no body; its 404 says in a header whether the
+    /// blob or the whole container is missing. Where that header is absent,
+    /// one tiny listing tells, so a missing container is never reported as
+    /// a missing blob.
+    async fn missing_blob_or_container(&self, not_found: Error) -> Error {
+        let told = error::ServiceAnswer::of(&not_found).is_some_and(|a| a.code.is_some());
+        if told {
             return not_found;
-        };
-        match self.client().list_with_delimiter(Some(&path)).await {
-            Err(e) => {
-                let listed = map_error(e, Op::List, Some(key.as_str()));
-                let container_missing = error::ServiceAnswer::of(&listed)
-                    .is_some_and(|a| a.code.as_deref() == Some("ContainerNotFound"));
-                if container_missing {
-                    listed
-                } else {
-                    not_found
-                }
-            }
-            Ok(_) => not_found,
+        }
+        let probe = ListOptions::new().limit(1);
+        match list::page(self.rest(), &self.inner.container_url, &probe).await {
+            Err(listed) if container_missing(&listed) => listed,
+            _ => not_found,
         }
     }
 
     async fn remove(&self, key: &BlobKey) -> Result<()> {
-        let path = Self::path(key)?;
-        // object_store retries a DELETE on error statuses but not on a broken
-        // connection; a delete is idempotent, so the policy retries those.
-        let policy = self.config().retry_policy();
-        policy
-            .run(&self.endpoint(), Idempotency::Idempotent, |_| async {
-                self.delete_once(key, &path).await.map_err(|e| {
-                    let transport = e.kind() == &ErrorKind::Transport;
-                    e.with_retryable(transport)
-                })
-            })
-            .await
-    }
-
-    async fn delete_once(&self, key: &BlobKey, path: &Path) -> Result<()> {
-        match self.client().delete(path).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let err = map_error(e, Op::Delete, Some(key.as_str()));
-                let container_missing = error::ServiceAnswer::of(&err)
-                    .is_some_and(|a| a.code.as_deref() == Some("ContainerNotFound"));
-                if err.is_not_found() && !container_missing {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        delete::delete(self.rest(), &self.url(key)?, key).await
     }
 
     async fn list_page(&self, opts: ListOptions) -> Result<ListPage> {
-        list::page(self.client(), &opts, |key| async move {
-            match self.stat(&key).await {
-                Ok(meta) => Ok(Some(ListEntry::new(
-                    key,
-                    meta.size,
-                    meta.etag,
-                    meta.last_modified,
-                ))),
-                Err(e) if e.is_not_found() => Ok(None),
-                Err(e) => Err(e),
-            }
-        })
-        .await
+        list::page(self.rest(), &self.inner.container_url, &opts).await
     }
 
     async fn copy_within(
@@ -363,27 +266,8 @@ impl AzureStore {
         to: &BlobKey,
         opts: CopyOptions,
     ) -> Result<BlobMeta> {
-        let (src, dst) = (Self::path(from)?, Self::path(to)?);
-        let copied = match &opts.mode {
-            PutMode::Overwrite => self.client().copy(&src, &dst).await,
-            PutMode::Create => self.client().copy_if_not_exists(&src, &dst).await,
-            PutMode::IfMatch(etag) => return self.copy_if_match(from, to, etag).await,
-        };
-        match copied {
-            Ok(()) => self.stat(to).await,
-            // object_store names the source in a failed copy; a 404 means it is missing.
-            Err(e @ object_store::Error::NotFound { .. }) => {
-                Err(map_error(e, Op::Copy, Some(from.as_str())))
-            }
-            Err(e) => {
-                let op = if opts.mode == PutMode::Create {
-                    Op::WriteCreate
-                } else {
-                    Op::Copy
-                };
-                Err(map_error(e, op, Some(to.as_str())))
-            }
-        }
+        let (from_url, to_url) = (self.url(from)?, self.url(to)?);
+        copy::copy(self.rest(), (from, &from_url), (to, &to_url), &opts.mode).await
     }
 
     /// A SAS URL for one method on one blob (see the crate docs).

@@ -1,6 +1,6 @@
-//! The adapter's own requests on the wire, for what object_store cannot
-//! express (conditions on a block-list commit, the `Last-Modified` of a
-//! write): authentication, one retried request, and the answer's headers.
+//! The adapter's requests on the wire: authentication, one request sent
+//! under the retry policy, and the answer (headers, a small body, or a
+//! body to stream).
 //!
 //! [`Authorizer`] is public so `storage-infra`'s management calls
 //! authenticate exactly as the adapter does: Shared Key with the
@@ -11,8 +11,9 @@
 //! Every request of the adapter goes through
 //! [`RetryPolicy::run`](storage_core::retry::RetryPolicy::run) with the
 //! configured policy: the per-attempt timeout bounds each attempt (the
-//! whole request, body included), and only idempotent requests are sent
-//! again. Each attempt is dated and signed anew.
+//! whole request, body included, except a download's body, which the
+//! portable layer watches chunk by chunk), and only idempotent requests are
+//! sent again. Each attempt is dated and signed anew.
 
 use std::sync::Arc;
 
@@ -67,7 +68,7 @@ impl Authorizer {
     /// this sets up object_store's credential provider (no request yet).
     pub fn new(config: &AzureConfig) -> Result<Authorizer> {
         Self::with_token_source(config, || {
-            let store = crate::client::build(config, crate::client::Role::Write)?;
+            let store = crate::client::build(config)?;
             Ok(Arc::clone(store.credentials()))
         })
     }
@@ -191,16 +192,62 @@ impl Rest {
         })
     }
 
+    /// The retry and timeout policy requests are sent under.
+    pub(crate) fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// `url` as the source of a copy: a copy request authenticates only
+    /// its destination, so a SAS must ride on the source URL too.
+    pub(crate) fn copy_source(&self, url: &url::Url) -> url::Url {
+        let mut source = url.clone();
+        if let Auth::Sas(sas) = &self.auth.auth {
+            let joined = match source.query() {
+                Some(q) if !q.is_empty() => format!("{q}&{}", sas.expose()),
+                _ => sas.expose().clone(),
+            };
+            source.set_query(Some(&joined));
+        }
+        source
+    }
+
     /// Sends `req` under the retry policy; a 2xx answer's headers, or the
     /// mapped error (tagged with the key).
     pub(crate) async fn send(&self, req: Request<'_>) -> Result<HeaderMap> {
+        self.fetch(req).await.map(|(headers, _)| headers)
+    }
+
+    /// [`Rest::send`], keeping the answer's (small) body too. The body is
+    /// read inside the attempt, so a connection broken while it arrives is
+    /// retried like any other failure of an idempotent request.
+    pub(crate) async fn fetch(&self, req: Request<'_>) -> Result<(HeaderMap, Bytes)> {
         self.policy
-            .run(&self.endpoint, req.idempotency, |_| self.attempt(&req))
+            .run(&self.endpoint, req.idempotency, |_| async {
+                let response = self.respond(&req).await?;
+                let headers = response.headers().clone();
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| request_error(&e, req.op, req.key))?;
+                Ok((headers, body))
+            })
             .await
             .map_err(|e| tag(e, req.key))
     }
 
-    async fn attempt(&self, req: &Request<'_>) -> Result<HeaderMap> {
+    /// [`Rest::send`] for a download: the 2xx answer with its body unread,
+    /// for the caller to stream. Only the wait for the answer's headers is
+    /// bounded and retried here; a body that breaks or stalls later is the
+    /// portable layer's to resume.
+    pub(crate) async fn open(&self, req: Request<'_>) -> Result<reqwest::Response> {
+        self.policy
+            .run(&self.endpoint, req.idempotency, |_| self.respond(&req))
+            .await
+            .map_err(|e| tag(e, req.key))
+    }
+
+    /// One attempt: the answer if it is a 2xx, else the mapped error.
+    async fn respond(&self, req: &Request<'_>) -> Result<reqwest::Response> {
         let mut url = req.url.clone();
         let mut headers = req.headers.clone();
         headers.insert(CONTENT_LENGTH, HeaderValue::from(req.body.len()));
@@ -216,15 +263,10 @@ impl Rest {
             .await
             .map_err(|e| request_error(&e, req.op, req.key))?;
         let status = response.status();
-        let headers = response.headers().clone();
         if status.is_success() {
-            // Drain the (empty or tiny) body so the connection is reused.
-            response
-                .bytes()
-                .await
-                .map_err(|e| request_error(&e, req.op, req.key))?;
-            return Ok(headers);
+            return Ok(response);
         }
+        let headers = response.headers();
         let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())

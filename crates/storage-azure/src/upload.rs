@@ -58,19 +58,35 @@ pub(crate) fn blob_url(endpoint: &str, container: &str, key: &BlobKey) -> Result
             .with_key(key.as_str())
             .with_message(e.to_string())
     })?;
-    let mut url = url::Url::parse(endpoint).map_err(|e| {
-        Error::new(ErrorKind::InvalidInput, Provider::Azure)
-            .with_message(format!("the endpoint is not a URL: {e}"))
-    })?;
+    let mut url = endpoint_url(endpoint)?;
     url.path_segments_mut()
-        .map_err(|()| {
-            Error::new(ErrorKind::InvalidInput, Provider::Azure)
-                .with_message("the endpoint cannot carry a path")
-        })?
+        .map_err(|()| no_path())?
         .pop_if_empty()
         .push(container)
         .extend(path.parts());
     Ok(url)
+}
+
+/// The URL of `container` under `endpoint`.
+pub(crate) fn container_url(endpoint: &str, container: &str) -> Result<url::Url> {
+    let mut url = endpoint_url(endpoint)?;
+    url.path_segments_mut()
+        .map_err(|()| no_path())?
+        .pop_if_empty()
+        .push(container);
+    Ok(url)
+}
+
+fn endpoint_url(endpoint: &str) -> Result<url::Url> {
+    url::Url::parse(endpoint).map_err(|e| {
+        Error::new(ErrorKind::InvalidInput, Provider::Azure)
+            .with_message(format!("the endpoint is not a URL: {e}"))
+    })
+}
+
+fn no_path() -> Error {
+    Error::new(ErrorKind::InvalidInput, Provider::Azure)
+        .with_message("the endpoint cannot carry a path")
 }
 
 /// Reads a body in parts of exactly `size` bytes (the last may be shorter),
