@@ -28,6 +28,12 @@ pub(crate) fn retry_config(policy: &RetryPolicy) -> RetryConfig {
 
 /// The object_store client for `config`, kept for its credential chain.
 pub(crate) fn build(config: &AzureConfig) -> Result<MicrosoftAzure> {
+    // The chain's HTTPS client is rustls without a compiled-in crypto
+    // provider (aws-lc-rs would need cmake); ring serves unless the
+    // application installed a provider of its own.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     let policy = config.retry_policy();
     let options = ClientOptions::new()
         .with_allow_http(config.endpoint().starts_with("http://"))

@@ -8,12 +8,14 @@
 //! | `AZURE_STORAGE_CONTAINER_NAME` | container, default `recordings` |
 //! | `AZURE_STORAGE_USE_EMULATOR` | `true` to talk to Azurite |
 //! | `AZURITE_BLOB_STORAGE_URL` | where Azurite listens (default `http://127.0.0.1:10000`); implies the emulator |
+//! | `AZURE_STORAGE_ENDPOINT` | the blob endpoint of a named account, if not `https://{account}.blob.core.windows.net` |
 //!
 //! With an account name and no key, requests authenticate through
 //! object_store's credential chain: workload identity (`AZURE_CLIENT_ID`,
 //! `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`), a service principal
 //! (`AZURE_CLIENT_SECRET`), the Azure CLI (`AZURE_USE_AZURE_CLI=true`), or
-//! else the managed identity of the host.
+//! else the managed identity of the host. `AZURE_AUTHORITY_HOST` names the
+//! Entra ID authority of a sovereign cloud.
 
 use std::fmt;
 
@@ -37,6 +39,10 @@ pub const CONTAINER_NAME: &str = "AZURE_STORAGE_CONTAINER_NAME";
 pub const USE_EMULATOR: &str = "AZURE_STORAGE_USE_EMULATOR";
 /// `AZURITE_BLOB_STORAGE_URL`.
 pub const AZURITE_URL: &str = "AZURITE_BLOB_STORAGE_URL";
+/// The blob endpoint of an account configured by name, where it is not
+/// `https://{account}.blob.core.windows.net` (a sovereign cloud, a private
+/// endpoint, a proxy).
+pub const ENDPOINT: &str = "AZURE_STORAGE_ENDPOINT";
 
 /// The container used when `AZURE_STORAGE_CONTAINER_NAME` is unset.
 pub const DEFAULT_CONTAINER: &str = "recordings";
@@ -86,6 +92,9 @@ pub struct IdentitySettings {
     pub client_secret: Option<Secret<String>>,
     /// `AZURE_USE_AZURE_CLI`: take tokens from `az`.
     pub use_azure_cli: bool,
+    /// `AZURE_AUTHORITY_HOST`: the Entra ID authority for a sovereign
+    /// cloud (default `https://login.microsoftonline.com`).
+    pub authority_host: Option<String>,
 }
 
 impl IdentitySettings {
@@ -103,6 +112,9 @@ impl IdentitySettings {
         }
         if let Some(secret) = &self.client_secret {
             builder = builder.with_client_secret(secret.expose().clone());
+        }
+        if let Some(host) = &self.authority_host {
+            builder = builder.with_authority_host(host.clone());
         }
         builder.with_use_azure_cli(self.use_azure_cli)
     }
@@ -202,7 +214,21 @@ impl AzureConfig {
             return Err(Error::config(ACCOUNT_NAME, reason));
         };
         validate_account(&account).map_err(|reason| Error::config(ACCOUNT_NAME, reason))?;
-        let endpoint = format!("https://{account}.blob.core.windows.net");
+        let endpoint = match get(ENDPOINT) {
+            Some(endpoint) => {
+                let parsed = url::Url::parse(&endpoint).map_err(|e| {
+                    Error::config(ENDPOINT, format!("not a URL ({e}); expected e.g. https://{account}.blob.core.chinacloudapi.cn"))
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    return Err(Error::config(
+                        ENDPOINT,
+                        "expected an http(s) URL with a host",
+                    ));
+                }
+                endpoint.trim_end_matches('/').to_string()
+            }
+            None => format!("https://{account}.blob.core.windows.net"),
+        };
         let credentials = match key {
             Some(key) => {
                 check_key(&key)?;
@@ -216,6 +242,7 @@ impl AzureConfig {
                 use_azure_cli: get("AZURE_USE_AZURE_CLI")
                     .and_then(|v| parse_bool(&v))
                     .unwrap_or(false),
+                authority_host: get("AZURE_AUTHORITY_HOST"),
             }),
         };
         Ok(Self::assemble(

@@ -227,3 +227,33 @@ fn debug_of_config_and_store_hides_secrets() {
     }
     assert!(text.contains("[redacted]"));
 }
+
+#[test]
+fn a_named_account_takes_an_endpoint_override() {
+    let sovereign = config(&[
+        ("AZURE_STORAGE_ACCOUNT_NAME", "acme"),
+        (
+            "AZURE_STORAGE_ENDPOINT",
+            "https://acme.blob.core.chinacloudapi.cn/",
+        ),
+    ])
+    .expect("config");
+    assert_eq!(
+        sovereign.endpoint(),
+        "https://acme.blob.core.chinacloudapi.cn"
+    );
+    let default = config(&[("AZURE_STORAGE_ACCOUNT_NAME", "acme")]).expect("config");
+    assert_eq!(default.endpoint(), "https://acme.blob.core.windows.net");
+    for bad in [
+        "acme.blob.core.windows.net",
+        "ftp://acme.example",
+        "https://",
+    ] {
+        let err = config(&[
+            ("AZURE_STORAGE_ACCOUNT_NAME", "acme"),
+            ("AZURE_STORAGE_ENDPOINT", bad),
+        ])
+        .expect_err(bad);
+        assert_eq!(var_of(&err), "AZURE_STORAGE_ENDPOINT", "{bad}: {err}");
+    }
+}
