@@ -5,17 +5,22 @@
 //! appended for a SAS, a bearer token from object_store's credential chain
 //! otherwise), so provisioning and the adapter never sign differently.
 //!
-//! Reads and idempotent writes are retried on 5xx, 429 and transport errors
-//! with a short capped backoff; `create container` is not retried blindly,
-//! but a `409 ContainerAlreadyExists` after a retried create counts as done.
+//! Requests go through the one retry and timeout policy of
+//! [`storage_core::retry`] (the `BLOB_STORAGE_*` variables, as for the
+//! adapter): reads and idempotent writes are retried on 5xx (not 501), 429
+//! and transport errors with jittered backoff and `Retry-After`; `create
+//! container` is sent once (the plan re-reads what exists on the next run).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Mutex;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use storage_azure::rest::Authorizer;
 use storage_azure::AzureConfig;
+use storage_core::redact::redact_url;
+use storage_core::retry::{is_retryable_status, parse_retry_after, Idempotency, RetryPolicy};
+use storage_core::{Error, ErrorKind, Provider};
 
 use super::model;
 use crate::error::{InfraError, Result};
@@ -25,13 +30,15 @@ use crate::plan::{CorsRule, LiveContainer};
 /// The service version sent; old enough for Azurite, new enough for
 /// everything used here.
 const VERSION: &str = "2021-08-06";
-const ATTEMPTS: u32 = 4;
 
 /// A data-plane client for one storage account.
 pub struct AzureClient {
     http: reqwest::Client,
     endpoint: String,
+    /// `endpoint` without anything secret, for timeout errors.
+    endpoint_for_errors: String,
     auth: Authorizer,
+    policy: RetryPolicy,
 }
 
 impl std::fmt::Debug for AzureClient {
@@ -52,15 +59,18 @@ impl AzureClient {
     /// A client for the account `config` names (its container is ignored).
     pub fn new(config: &AzureConfig) -> Result<AzureClient> {
         let auth = Authorizer::new(config).map_err(|e| InfraError::Usage(e.to_string()))?;
+        let policy = config.retry_policy().clone();
+        // No total timeout: the policy bounds every attempt.
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(policy.connect_timeout)
             .build()
             .map_err(|e| InfraError::Usage(format!("cannot build the HTTP client: {e}")))?;
         Ok(AzureClient {
             http,
             endpoint: config.endpoint().trim_end_matches('/').to_string(),
+            endpoint_for_errors: redact_url(config.endpoint()),
             auth,
+            policy,
         })
     }
 
@@ -82,28 +92,50 @@ impl AzureClient {
         body: Option<(String, &str)>,
         retry: bool,
     ) -> Result<Reply> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let outcome = self
-                .send_once(
-                    method.clone(),
-                    container,
-                    query,
-                    extra.clone(),
-                    body.clone(),
-                )
-                .await;
-            let transient = match &outcome {
-                Ok(reply) => {
-                    reply.status.is_server_error() || reply.status == StatusCode::TOO_MANY_REQUESTS
+        let idempotency = if retry {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NotIdempotent
+        };
+        // A retryable status is an error to the policy, but once retries
+        // run out its reply is what `check` turns into the report.
+        let last_reply = Mutex::new(None);
+        let outcome = self
+            .policy
+            .run(&self.endpoint_for_errors, idempotency, |_| async {
+                *last_reply.lock().expect("reply lock") = None;
+                let reply = self
+                    .send_once(
+                        method.clone(),
+                        container,
+                        query,
+                        extra.clone(),
+                        body.clone(),
+                    )
+                    .await
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Transport, Provider::Azure).with_message(e)
+                    })?;
+                if !is_retryable_status(reply.status.as_u16()) {
+                    return Ok(reply);
                 }
-                Err(_) => true,
-            };
-            if !(retry && transient && attempt < ATTEMPTS) {
-                return outcome.map_err(|e| InfraError::backend(op, e));
-            }
-            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                let retry_after = reply
+                    .headers
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after);
+                let err = Error::new(ErrorKind::RateLimited { retry_after }, Provider::Azure)
+                    .with_message(format!("the service answered {}", reply.status));
+                *last_reply.lock().expect("reply lock") = Some(reply);
+                Err(err)
+            })
+            .await;
+        match outcome {
+            Ok(reply) => Ok(reply),
+            Err(err) => match last_reply.into_inner().expect("reply lock") {
+                Some(reply) => Ok(reply),
+                None => Err(InfraError::backend(op, err.to_string())),
+            },
         }
     }
 
