@@ -11,8 +11,8 @@ use crate::{
 
 /// A blob store: Azure, Vercel, the local filesystem, memory, or your own.
 ///
-/// Providers do not implement this trait directly: they implement the
-/// smaller [`Driver`](crate::driver::Driver), and the portable layer makes
+/// Providers cannot implement this trait directly (it is sealed): they
+/// implement the smaller [`Driver`](crate::driver::Driver), and the portable layer makes
 /// every driver a `BlobStore` with validation, capability checks, error
 /// tagging, tracing, deadlines and resumed downloads written once.
 ///
@@ -41,7 +41,7 @@ use crate::{
 /// # Ok(()) }
 /// ```
 #[async_trait]
-pub trait BlobStore: Send + Sync + std::fmt::Debug {
+pub trait BlobStore: sealed::Sealed + Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn provider(&self) -> Provider;
 
@@ -85,6 +85,16 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// assert!(store.native().downcast_ref::<MemoryStore>().is_some());
     /// ```
     fn native(&self) -> &dyn std::any::Any;
+}
+
+/// Keeps the validation and policies of the portable layer in front of
+/// every store: only drivers (and shared handles to stores) are stores.
+mod sealed {
+    use std::sync::Arc;
+
+    pub trait Sealed {}
+    impl<D: crate::driver::Driver> Sealed for D {}
+    impl<T: super::BlobStore + ?Sized> Sealed for Arc<T> {}
 }
 
 #[async_trait]
