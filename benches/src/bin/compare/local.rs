@@ -432,11 +432,20 @@ pub async fn run(rounds: usize, quick: bool) -> Fallible<(Vec<Row>, Vec<String>)
         .prefix("compare-local-")
         .tempdir()
         .map_err(|e| format!("cannot create a scratch folder: {e}"))?;
-    let notes = vec![format!(
-        "local rows run in {} (the machine's disk); each round and contender gets a fresh \
-         folder, removed after it",
-        scratch.path().display()
-    )];
+    let notes = vec![
+        format!(
+            "local rows run in {} (the machine's disk); each round and contender gets a fresh \
+             folder, removed after it",
+            scratch.path().display()
+        ),
+        "a write without fsync leaves its data to the kernel's writeback, which can land in a \
+         later contender's timing (an fsync commits the whole journal); the rotation spreads \
+         that over all of them"
+            .to_string(),
+        "the listing fixture is written once by our store; the others list the same files in \
+         its objects/ folder, while ours also reads each blob's sidecar"
+            .to_string(),
+    ];
     let fixture_root = scratch.path().join("list-fixture");
     let fixture = Arc::new(open_ours(&fixture_root, false)?);
     let fixture_objects = fixture.root().join("objects");
