@@ -313,7 +313,7 @@ pub fn text(report: &Report) -> String {
     for v in &missed {
         let _ = writeln!(
             out,
-            "  MISS  {}: ours ÷ {} = {:.2} (target ≥ {:.2})",
+            "  MISS  {}: ours ÷ {} = {:.3} (target ≥ {:.2})",
             v.row,
             v.against.short(),
             v.ratio,
@@ -460,7 +460,7 @@ pub fn markdown(report: &Report) -> String {
     for v in &missed {
         let _ = writeln!(
             out,
-            "- {}: ours ÷ {} = {:.2} (target ≥ {:.2})",
+            "- {}: ours ÷ {} = {:.3} (target ≥ {:.2})",
             cell(&v.row),
             v.against.short(),
             v.ratio,
