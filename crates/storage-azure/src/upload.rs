@@ -110,6 +110,18 @@ impl Parts {
                     let part = self.left.split_to(want);
                     return Ok((part, self.at_end().await?));
                 }
+                if buf.is_empty() {
+                    // A chunk shorter than a part: when the body ends with
+                    // it (a `put_bytes`), it is the whole body, sent as is
+                    // instead of copied into a part-sized buffer.
+                    let chunk = std::mem::take(&mut self.left);
+                    if self.at_end().await? {
+                        return Ok((chunk, true));
+                    }
+                    buf.reserve(self.size);
+                    buf.extend_from_slice(&chunk);
+                    continue;
+                }
                 let take = want.min(self.left.len());
                 if buf.capacity() == 0 {
                     buf.reserve(self.size);
@@ -382,6 +394,25 @@ mod tests {
             vec![(b"abc".to_vec(), true)]
         );
         assert_eq!(split(vec![], 3).await, vec![(Vec::new(), true)]);
+    }
+
+    #[tokio::test]
+    async fn a_body_shorter_than_a_part_is_sent_uncopied() {
+        static BODY: &[u8] = b"short body";
+        let stream = stream::iter([Ok(Bytes::from_static(BODY)), Ok(Bytes::new())]).boxed();
+        let mut parts = Parts {
+            stream,
+            size: 1 << 20,
+            left: Bytes::new(),
+            ended: false,
+        };
+        let (part, ended) = parts.next().await.unwrap();
+        assert!(ended);
+        assert_eq!(part.as_ptr(), BODY.as_ptr(), "the chunk itself, not a copy");
+        assert_eq!(
+            split(vec![b"a", b"b", b"cd"], 3).await,
+            vec![(b"abc".to_vec(), false), (b"d".to_vec(), true)]
+        );
     }
 
     #[test]
