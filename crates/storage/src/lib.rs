@@ -101,3 +101,8 @@ pub fn from_config(config: StorageConfig) -> Result<Arc<dyn BlobStore>> {
         StorageConfig::Vercel(vercel) => Arc::new(storage_vercel::VercelStore::new(vercel)?),
     })
 }
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
