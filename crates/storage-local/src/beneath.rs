@@ -377,7 +377,7 @@ mod tests {
 
     fn layout() -> (tempfile::TempDir, Layout) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let layout = Layout::new(dir.path().to_path_buf());
+        let layout = Layout::new(dir.path().to_path_buf(), crate::durable::Fsync::Always);
         prepare(&layout).expect("prepare");
         (dir, layout)
     }
@@ -405,7 +405,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let outside = tempfile::tempdir().expect("outside");
         std::os::unix::fs::symlink(outside.path(), dir.path().join("tmp")).expect("plant link");
-        let err = prepare(&Layout::new(dir.path().to_path_buf())).expect_err("refused");
+        let err = prepare(&Layout::new(
+            dir.path().to_path_buf(),
+            crate::durable::Fsync::Always,
+        ))
+        .expect_err("refused");
         assert!(err.to_string().contains("`tmp`"), "{err}");
     }
 

@@ -19,6 +19,8 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use crate::durable::Fsync;
+
 /// The longest file name Linux, macOS and Windows filesystems accept, in bytes.
 const MAX_NAME: usize = 255;
 
@@ -32,18 +34,21 @@ pub(crate) const TMP: &str = "tmp";
 pub(crate) const LOCKS: &str = "locks";
 pub(crate) const TOP_DIRS: [&str; 4] = [OBJECTS, META, TMP, LOCKS];
 
-/// Where a store lives, and when its `tmp/` was last swept.
+/// Where a store lives, whether its writes wait for the disk, and when its
+/// `tmp/` was last swept.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub(crate) root: PathBuf,
+    pub(crate) fsync: Fsync,
     /// Seconds since the Unix epoch; shared by every clone of the store.
     pub(crate) last_sweep: Arc<AtomicU64>,
 }
 
 impl Layout {
-    pub(crate) fn new(root: PathBuf) -> Self {
+    pub(crate) fn new(root: PathBuf, fsync: Fsync) -> Self {
         Layout {
             root,
+            fsync,
             last_sweep: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -144,7 +149,7 @@ mod tests {
 
     #[test]
     fn paths_stay_below_their_tree() {
-        let layout = Layout::new(PathBuf::from("/r"));
+        let layout = Layout::new(PathBuf::from("/r"), Fsync::Always);
         let p = layout.object("%2e%2e/..\\x");
         assert_eq!(p, PathBuf::from("/r/objects/%2e%2e/..\\x"));
         assert!(p

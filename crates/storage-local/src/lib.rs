@@ -16,6 +16,11 @@
 //!   files whose writer died are reclaimed when the store is next opened and
 //!   by puts (at most once a minute per store), and a live writer's file is
 //!   never touched (see the `temp` module).
+//! - **Durability is a setting** ([`Fsync`], `LOCAL_STORAGE_FSYNC`):
+//!   with `always` (the default) a write that returned is on disk, flushed
+//!   with `fsync`, and survives a power cut; with `never` nothing is flushed,
+//!   writes stay atomic but a machine crash may undo the last seconds of
+//!   them. For caches, tests and scratch stores.
 //! - **Metadata always matches the bytes**, even while another process
 //!   writes (see the `sidecar` module).
 //! - **`PutMode::Create` and `IfMatch` are race-free between processes**:
@@ -61,6 +66,7 @@
 
 mod beneath;
 mod config;
+mod durable;
 mod fsops;
 mod layout;
 mod lock;
@@ -92,6 +98,7 @@ pub use config::{
     LocalConfig, BASE_URL_VAR, DEFAULT_BASE_URL, DEFAULT_ROOT, MIN_SIGNING_KEY_BYTES, PATH_VAR,
     SIGNING_KEY_VAR,
 };
+pub use durable::{Fsync, FSYNC_VAR};
 pub use sign::{Grant, Refusal, Signer};
 
 use fsops::blocking;
@@ -123,7 +130,7 @@ impl LocalStore {
         };
         create_private_dir(&config.root).map_err(bad_root)?;
         let root = config.root.canonicalize().map_err(bad_root)?;
-        let layout = Layout::new(root);
+        let layout = Layout::new(root, config.fsync);
         beneath::prepare(&layout)?;
         temp::sweep(&layout);
         let signer = Signer::new(config.signing_key.as_ref(), &config.base_url)?;

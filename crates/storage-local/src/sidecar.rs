@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use storage_core::{infer_content_type, BlobKey, BlobMeta, Error, ErrorKind, Provider, Result};
 
 use crate::beneath::walk;
+use crate::durable::Fsync;
 use crate::fsops::{io_error, place};
 use crate::layout::{relative, Layout, META};
 use crate::temp::TempFile;
@@ -185,12 +186,12 @@ impl Sidecar {
     }
 
     /// Writes the sidecar to `tmp`, flushed to disk, ready to be renamed.
-    pub(crate) fn write_to(&self, tmp: &TempFile, key: &str) -> Result<()> {
+    pub(crate) fn write_to(&self, tmp: &TempFile, fsync: Fsync, key: &str) -> Result<()> {
         let failed = |e| io_error(e, &tmp.rel(), key, "writing the sidecar");
         let bytes = serde_json::to_vec(self).map_err(|e| failed(std::io::Error::other(e)))?;
         let mut file = tmp.file();
         file.write_all(&bytes).map_err(failed)?;
-        file.sync_all().map_err(failed)
+        fsync.file(file).map_err(failed)
     }
 }
 

@@ -208,7 +208,7 @@ mod tests {
 
     fn layout() -> (tempfile::TempDir, Layout) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let layout = Layout::new(dir.path().to_path_buf());
+        let layout = Layout::new(dir.path().to_path_buf(), crate::durable::Fsync::Always);
         crate::beneath::prepare(&layout).expect("prepare");
         (dir, layout)
     }

@@ -13,6 +13,7 @@ use storage_core::{
 use tokio::io::AsyncWriteExt;
 
 use crate::beneath::{create_parent, walk};
+use crate::durable::Fsync;
 use crate::fsops::{blocking, folder_conflict, io_error};
 use crate::layout::{relative, Layout, META, OBJECTS};
 use crate::lock::KeyLock;
@@ -48,9 +49,11 @@ pub(crate) async fn spool(layout: &Layout, key: &BlobKey, body: Body) -> Result<
     file.flush()
         .await
         .map_err(|e| failed(e, "writing the temporary file"))?;
-    file.sync_all()
-        .await
-        .map_err(|e| failed(e, "flushing the temporary file"))?;
+    if layout.fsync == Fsync::Always {
+        file.sync_all()
+            .await
+            .map_err(|e| failed(e, "flushing the temporary file"))?;
+    }
     Ok(tmp)
 }
 
@@ -68,7 +71,7 @@ pub(crate) fn spool_copy(
     let tmp = TempFile::create(layout, "copy", dst.as_str())?;
     let mut out = tmp.file();
     std::io::copy(&mut opened.file, &mut out)
-        .and_then(|_| out.sync_all())
+        .and_then(|_| layout.fsync.file(out))
         .map_err(|e| io_error(e, &tmp.rel(), dst.as_str(), "copying the bytes"))?;
     Ok((tmp, opened.props))
 }
@@ -182,12 +185,12 @@ fn commit_blocking(
     let replaced = if sidecar.is_some() { current } else { None };
     let next = Sidecar::successor(replaced, (identity, props.clone()));
     let sidecar_tmp = TempFile::create(layout, "meta", k)?;
-    next.write_to(&sidecar_tmp, k)?;
+    next.write_to(&sidecar_tmp, layout.fsync, k)?;
     // Finds a blob-and-folder conflict before the sidecar is replaced.
     create_parent(layout, OBJECTS, &rel, k)?;
     let meta_parent = sidecar_tmp.rename_to(layout, META, k)?;
     let object_parent = data.rename_to(layout, OBJECTS, k)?;
-    meta_parent.dir().sync();
-    object_parent.dir().sync();
+    layout.fsync.dir(meta_parent.dir());
+    layout.fsync.dir(object_parent.dir());
     Ok(props.into_meta(key, identity))
 }
