@@ -21,6 +21,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use storage_core::{Error, ErrorKind, Provider, Result};
 
+use crate::durable::Fsync;
 use crate::fsops::{folder_conflict, io_error, keyed};
 use crate::layout::{Layout, TOP_DIRS};
 
@@ -82,7 +83,7 @@ impl Dir {
     /// One of the store's fixed folders (`objects`, `meta`, `tmp`, `locks`),
     /// recreated if someone removed it.
     pub(crate) fn top(layout: &Layout, name: &str, key: &str) -> Result<Dir> {
-        Dir::root(layout, key)?.subdir_or_create(OsStr::new(name), key)
+        Dir::root(layout, key)?.subdir_or_create(OsStr::new(name), key, layout.fsync)
     }
 
     /// The path of `name` in this directory, relative to the root.
@@ -126,7 +127,9 @@ impl Dir {
 
     /// The subdirectory `name`, created if missing. `Ok(None)` means this
     /// directory itself was removed meanwhile, and the caller starts over.
-    fn subdir_or_create_here(&self, name: &OsStr, key: &str) -> Result<Option<Dir>> {
+    /// A folder created is flushed into this one before anything goes in
+    /// it, so a file made durable in it cannot be lost with its folder.
+    fn subdir_or_create_here(&self, name: &OsStr, key: &str, fsync: Fsync) -> Result<Option<Dir>> {
         for _ in 0..RESTARTS {
             match self.lookup(name, key)? {
                 Lookup::Dir(dir) => return Ok(Some(dir)),
@@ -136,7 +139,8 @@ impl Dir {
             // Created fresh, and then opened with O_NOFOLLOW like anything
             // else: a link swapped in between the two is refused, not used.
             match rustix::fs::mkdirat(&self.fd, name, dir_mode()) {
-                Ok(()) | Err(Errno::EXIST) => {}
+                Ok(()) => fsync.dir(self),
+                Err(Errno::EXIST) => {}
                 Err(Errno::NOENT) => return Ok(None),
                 Err(e) => {
                     return Err(io_error(
@@ -156,15 +160,16 @@ impl Dir {
         ))
     }
 
-    fn subdir_or_create(&self, name: &OsStr, key: &str) -> Result<Dir> {
-        self.subdir_or_create_here(name, key)?.ok_or_else(|| {
-            io_error(
-                io::ErrorKind::NotFound.into(),
-                &self.rel,
-                key,
-                "creating a folder in a removed folder",
-            )
-        })
+    fn subdir_or_create(&self, name: &OsStr, key: &str, fsync: Fsync) -> Result<Dir> {
+        self.subdir_or_create_here(name, key, fsync)?
+            .ok_or_else(|| {
+                io_error(
+                    io::ErrorKind::NotFound.into(),
+                    &self.rel,
+                    key,
+                    "creating a folder in a removed folder",
+                )
+            })
     }
 
     /// Opens the file `name` for reading; `None` when nothing is there. The
@@ -328,7 +333,9 @@ pub(crate) fn create_parent(layout: &Layout, top: &str, rel: &Path, key: &str) -
         let mut dirs = vec![Dir::top(layout, top, key)?];
         let mut names = Vec::new();
         for component in &dirs_rel {
-            let Some(next) = dirs[dirs.len() - 1].subdir_or_create_here(component, key)? else {
+            let Some(next) =
+                dirs[dirs.len() - 1].subdir_or_create_here(component, key, layout.fsync)?
+            else {
                 continue 'restart;
             };
             dirs.push(next);
@@ -360,7 +367,7 @@ pub(crate) fn open_dir(layout: &Layout, top: &str, rel: &Path, key: &str) -> Res
 pub(crate) fn prepare(layout: &Layout) -> Result<()> {
     let root = Dir::root(layout, "")?;
     for name in TOP_DIRS {
-        root.subdir_or_create(OsStr::new(name), "")?;
+        root.subdir_or_create(OsStr::new(name), "", layout.fsync)?;
     }
     Ok(())
 }

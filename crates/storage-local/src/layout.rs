@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! <root>/objects/<key>   the blob's bytes: what a person browsing the folder sees
-//! <root>/meta/<key>      the sidecar (JSON): content type, metadata, etag
+//!                        (its properties ride along in an extended attribute)
+//! <root>/meta/<key>      a sidecar (JSON), only where that attribute is refused
 //! <root>/tmp/            uploads in progress; renamed into objects/ when whole
 //! <root>/locks/00..ff    lock stripes that serialise writers of the same key
 //! ```

@@ -6,13 +6,16 @@ use std::path::PathBuf;
 use rustix::fs::FileType;
 use storage_core::{BlobKey, BlobMeta, Error, ErrorKind, Provider, Result};
 
+use crate::attached;
 use crate::beneath::walk;
 use crate::fsops::io_error;
 use crate::layout::{relative, Layout, OBJECTS};
-use crate::sidecar::{Identity, Props, Sidecar};
+use crate::props::{Identity, Props};
+use crate::sidecar::Sidecar;
 
-/// How often a reader retries when writers replaced the blob twice between
-/// its open and its sidecar read; beyond that it reports what it holds.
+/// How often a reader of a blob kept with a sidecar retries when writers
+/// replaced the blob twice between its open and its sidecar read; beyond
+/// that it reports what it holds.
 const ATTEMPTS: usize = 8;
 
 /// An open data file and its properties.
@@ -28,8 +31,9 @@ pub(crate) fn not_found(key: &BlobKey) -> Error {
     Error::new(ErrorKind::NotFound, Provider::Local).with_key(key.as_str())
 }
 
-/// Opens the blob's data file and its matching properties. A link anywhere
-/// on the way, or a damaged sidecar, is an error.
+/// Opens the blob's data file and its matching properties: those attached
+/// to the file, else its sidecar entry, else derived ones. A link anywhere
+/// on the way, or damaged properties, is an error.
 pub(crate) fn open(layout: &Layout, key: &BlobKey) -> Result<Opened> {
     let k = key.as_str();
     let rel = relative(k);
@@ -50,11 +54,13 @@ pub(crate) fn open(layout: &Layout, key: &BlobKey) -> Result<Opened> {
             return Err(not_found(key));
         }
         let identity = Identity::of(&stat);
-        let sidecar = Sidecar::load(layout, key)?.intact()?;
-        let props = match sidecar.find(identity) {
-            Some(props) => props.clone(),
-            None if attempt < ATTEMPTS && replaced_since(&parent, identity, k)? => continue,
-            None => Props::derived(key, identity),
+        let props = match attached::props_of(&file, identity, &parent.rel(), k)? {
+            Some(props) => props,
+            None => match Sidecar::load(layout, key)?.intact()?.find(identity) {
+                Some(props) => props.clone(),
+                None if attempt < ATTEMPTS && replaced_since(&parent, identity, k)? => continue,
+                None => Props::derived(key, identity),
+            },
         };
         let meta = props.clone().into_meta(key, identity);
         return Ok(Opened {

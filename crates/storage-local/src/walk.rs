@@ -19,7 +19,8 @@ use storage_core::{list::paginate, BlobKey, ListEntry, ListOptions, ListPage, Re
 
 use crate::beneath::{link_refused, open_dir, Dir};
 use crate::layout::{key_of, Layout, OBJECTS};
-use crate::sidecar::{Identity, Props, Sidecar};
+use crate::props::{Identity, Props};
+use crate::read;
 
 pub(crate) fn list(layout: &Layout, opts: &ListOptions) -> Result<ListPage> {
     let prefix = opts.prefix_str();
@@ -38,15 +39,14 @@ pub(crate) fn list(layout: &Layout, opts: &ListOptions) -> Result<ListPage> {
         .into_iter()
         .map(|(key, id)| ListEntry::new(key, id.size(), String::new(), id.modified()));
     let mut page = paginate(entries, opts);
-    // Only the entries on the page pay for a sidecar read.
+    // Only the entries on the page pay for reading their properties.
     for entry in &mut page.entries {
         if let Some(&id) = identities.get(&entry.key) {
-            let sidecar = Sidecar::load(layout, &entry.key)?.intact()?;
-            entry.etag = sidecar
-                .find(id)
-                .cloned()
-                .unwrap_or_else(|| Props::derived(&entry.key, id))
-                .etag;
+            entry.etag = match read::open(layout, &entry.key) {
+                Ok(opened) => opened.meta.etag,
+                Err(e) if e.is_not_found() => Props::derived(&entry.key, id).etag,
+                Err(e) => return Err(e),
+            };
         }
     }
     Ok(page)
