@@ -19,39 +19,82 @@
 //! and stores written before attributes keep their sidecars: a data file
 //! without an attribute is looked up there, as it always was.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use storage_core::{Error, ErrorKind, Provider, Result};
+use storage_core::{infer_content_type, BlobKey, Error, ErrorKind, Provider, Result};
 
 use crate::fsops::{io_error, place};
 use crate::props::{Identity, Props};
 
 /// The attribute's name; `user.` is the namespace any file owner may write.
-pub(crate) const NAME: &str = "user.blobstore.props";
+pub(crate) const NAME: &str = "user.blobstore";
 
-/// The attribute's content.
-#[derive(Debug, Serialize, Deserialize)]
-struct Attached {
-    /// The file's size and modification time when the attribute was set.
-    size: u64,
-    mtime_ns: u128,
-    props: Props,
+/// The first byte of the attribute: the layout of the rest.
+///
+/// ```text
+/// 0       format (1)
+/// 1       flags: CONTENT_TYPE_FROM_KEY | RANDOM_ETAG
+/// 2..10   the file's size when the attribute was set (u64, little-endian)
+/// 10..18  its modification time then, in ns since the epoch (u64, LE)
+/// 18..34  the etag's 128 bits (big-endian), with RANDOM_ETAG
+/// ..      JSON of whatever else there is (Rest); absent when nothing is
+/// ```
+///
+/// Binary and short because ext4 keeps up to 60 bytes of attributes in the
+/// inode itself; more takes a 4 KiB block per file, which doubles the space
+/// of small blobs and adds a block to every flush. A blob written without
+/// options (the common case) takes 34 bytes.
+const FORMAT: u8 = 1;
+/// The content type is the one inferred from the key.
+const CONTENT_TYPE_FROM_KEY: u8 = 1;
+/// The etag is one of ours (`"` + 32 hex digits + `"`), stored as its bits.
+const RANDOM_ETAG: u8 = 2;
+const FIXED: usize = 18;
+const ETAG_BYTES: usize = 16;
+
+/// The properties that have no place in the fixed part.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Rest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cache_control: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: BTreeMap<String, String>,
 }
 
-/// Sets `props` on `file`, whose current state is `identity`. `Ok(false)`
-/// when the filesystem refuses (no user attributes, or not this large), and
-/// the caller keeps the properties in a sidecar instead.
-pub(crate) fn attach(file: &File, identity: Identity, props: &Props) -> io::Result<bool> {
-    let value = serde_json::to_vec(&Attached {
-        size: identity.size(),
-        mtime_ns: identity.mtime_ns(),
-        props: props.clone(),
-    })
-    .map_err(io::Error::other)?;
-    imp::set(file, &value)
+impl Rest {
+    fn is_empty(&self) -> bool {
+        self.etag.is_none()
+            && self.content_type.is_none()
+            && self.cache_control.is_none()
+            && self.content_disposition.is_none()
+            && self.metadata.is_empty()
+    }
+}
+
+/// Sets `props` (of `key`) on `file`, whose current state is `identity`.
+/// `Ok(false)` when the filesystem refuses (no user attributes, or not this
+/// large), and the caller keeps the properties in a sidecar instead.
+pub(crate) fn attach(
+    file: &File,
+    identity: Identity,
+    props: &Props,
+    key: &BlobKey,
+) -> io::Result<bool> {
+    match encode(identity, props, key) {
+        Some(value) => imp::set(file, &value),
+        // A modification time past the year 2554.
+        None => Ok(false),
+    }
 }
 
 /// The properties attached to `file` (at `rel`, now in state `identity`);
@@ -62,34 +105,119 @@ pub(crate) fn props_of(
     file: &File,
     identity: Identity,
     rel: &Path,
-    key: &str,
+    key: &BlobKey,
 ) -> Result<Option<Props>> {
-    match read(file).map_err(|e| io_error(e, rel, key, "reading the blob's properties"))? {
-        Some(raw) => parse(&raw, identity, rel, key),
-        None => Ok(None),
-    }
-}
-
-fn read(file: &File) -> io::Result<Option<Vec<u8>>> {
-    imp::get(file)
-}
-
-fn parse(raw: &[u8], identity: Identity, rel: &Path, key: &str) -> Result<Option<Props>> {
-    match serde_json::from_slice::<Attached>(raw) {
-        Ok(a) => {
-            Ok((a.size == identity.size() && a.mtime_ns == identity.mtime_ns()).then_some(a.props))
-        }
-        Err(e) => Err(Error::new(ErrorKind::Backend, Provider::Local)
-            .with_key(key)
+    let k = key.as_str();
+    let Some(raw) =
+        imp::get(file).map_err(|e| io_error(e, rel, k, "reading the blob's properties"))?
+    else {
+        return Ok(None);
+    };
+    let (size, mtime_ns, props) = decode(&raw, key).map_err(|reason| {
+        Error::new(ErrorKind::Backend, Provider::Local)
+            .with_key(k)
             .with_message(format!(
-                "the properties stored with {} (extended attribute {NAME}) are damaged ({e}); \
-                 write the blob again to replace them, or remove the attribute \
-                 (`setfattr -x {NAME} <file>`) to fall back to default properties (content type \
-                 from the key, no metadata, a new etag)",
+                "the properties stored with {} (extended attribute {NAME}) are damaged                  ({reason}); write the blob again to replace them, or remove the attribute                  (`setfattr -x {NAME} <file>`) to fall back to default properties (content type                  from the key, no metadata, a new etag)",
                 place(rel)
             ))
-            .with_source(e)),
+    })?;
+    let same_state = size == identity.size() && u128::from(mtime_ns) == identity.mtime_ns();
+    Ok(same_state.then_some(props))
+}
+
+fn encode(identity: Identity, props: &Props, key: &BlobKey) -> Option<Vec<u8>> {
+    let mtime_ns = u64::try_from(identity.mtime_ns()).ok()?;
+    let etag_bits = random_etag_bits(&props.etag);
+    let from_key = props.content_type == infer_content_type(key);
+    let rest = Rest {
+        etag: etag_bits.is_none().then(|| props.etag.clone()),
+        content_type: (!from_key).then(|| props.content_type.clone()),
+        cache_control: props.cache_control.clone(),
+        content_disposition: props.content_disposition.clone(),
+        metadata: props.metadata.clone(),
+    };
+    let mut flags = 0;
+    if from_key {
+        flags |= CONTENT_TYPE_FROM_KEY;
     }
+    if etag_bits.is_some() {
+        flags |= RANDOM_ETAG;
+    }
+    let mut value = Vec::with_capacity(FIXED + ETAG_BYTES);
+    value.extend_from_slice(&[FORMAT, flags]);
+    value.extend_from_slice(&identity.size().to_le_bytes());
+    value.extend_from_slice(&mtime_ns.to_le_bytes());
+    if let Some(bits) = etag_bits {
+        value.extend_from_slice(&bits.to_be_bytes());
+    }
+    if !rest.is_empty() {
+        // Strings and a string map always serialize.
+        value.extend(serde_json::to_vec(&rest).ok()?);
+    }
+    Some(value)
+}
+
+fn decode(raw: &[u8], key: &BlobKey) -> std::result::Result<(u64, u64, Props), String> {
+    let fixed: [u8; FIXED] = raw
+        .get(..FIXED)
+        .and_then(|f| f.try_into().ok())
+        .ok_or_else(|| format!("{} bytes, too short", raw.len()))?;
+    if fixed[0] != FORMAT {
+        return Err(format!("unknown format {}", fixed[0]));
+    }
+    let flags = fixed[1];
+    let word = |at: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&fixed[at..at + 8]);
+        u64::from_le_bytes(bytes)
+    };
+    let (size, mtime_ns) = (word(2), word(10));
+    let mut tail = &raw[FIXED..];
+    let etag_bits = if flags & RANDOM_ETAG != 0 {
+        let bits: [u8; ETAG_BYTES] = tail
+            .get(..ETAG_BYTES)
+            .and_then(|b| b.try_into().ok())
+            .ok_or("the etag is cut short")?;
+        tail = &tail[ETAG_BYTES..];
+        Some(u128::from_be_bytes(bits))
+    } else {
+        None
+    };
+    let rest: Rest = if tail.is_empty() {
+        Rest::default()
+    } else {
+        serde_json::from_slice(tail).map_err(|e| e.to_string())?
+    };
+    let etag = match (etag_bits, rest.etag) {
+        (Some(bits), None) => random_etag(bits),
+        (None, Some(etag)) => etag,
+        _ => return Err("no etag, or two".into()),
+    };
+    let content_type = match (flags & CONTENT_TYPE_FROM_KEY != 0, rest.content_type) {
+        (true, None) => infer_content_type(key),
+        (false, Some(content_type)) => content_type,
+        _ => return Err("no content type, or two".into()),
+    };
+    let props = Props {
+        etag,
+        content_type,
+        cache_control: rest.cache_control,
+        content_disposition: rest.content_disposition,
+        metadata: rest.metadata,
+    };
+    Ok((size, mtime_ns, props))
+}
+
+fn random_etag(bits: u128) -> String {
+    format!("\"{bits:032x}\"")
+}
+
+/// The bits of an etag made by [`Props::new_etag`], if `etag` is one.
+fn random_etag_bits(etag: &str) -> Option<u128> {
+    let hex = etag.strip_prefix('"')?.strip_suffix('"')?;
+    let bits = u128::from_str_radix(hex, 16).ok()?;
+    // Only the one spelling round-trips (no `+`, no capitals, 32 digits).
+    (random_etag(bits) == etag).then_some(bits)
 }
 
 #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
@@ -153,13 +281,17 @@ mod imp {
 mod tests {
     use super::*;
 
-    fn props() -> Props {
+    fn key(k: &str) -> BlobKey {
+        BlobKey::new(k).expect("key")
+    }
+
+    fn plain(key: &BlobKey) -> Props {
         Props {
-            etag: "\"e\"".into(),
-            content_type: "text/plain".into(),
+            etag: Props::new_etag(),
+            content_type: infer_content_type(key),
             cache_control: None,
             content_disposition: None,
-            metadata: [("who".to_string(), "ada".to_string())].into(),
+            metadata: BTreeMap::new(),
         }
     }
 
@@ -168,58 +300,122 @@ mod tests {
     }
 
     #[test]
-    fn properties_round_trip_and_go_stale_when_the_file_changes() {
+    fn a_blob_written_without_options_fits_in_an_ext4_inode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = File::create(dir.path().join("f")).expect("create");
+        let k = key("recordings/2024/take-1.webm");
+        let value = encode(identity_of(&file), &plain(&k), &k).expect("encodes");
+        assert_eq!(value.len(), FIXED + ETAG_BYTES);
+        assert!(value.len() <= 60, "{} bytes", value.len());
+    }
+
+    #[test]
+    fn every_shape_of_properties_round_trips() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = File::create(dir.path().join("f")).expect("create");
+        let identity = identity_of(&file);
+        let k = key("docs/a.txt");
+        let mut shapes = vec![plain(&k)];
+        shapes.push(Props {
+            etag: "\"not-one-of-ours\"".into(),
+            content_type: "application/x-special".into(),
+            cache_control: Some("max-age=60".into()),
+            content_disposition: Some("attachment".into()),
+            metadata: [("who".to_string(), "ada".to_string())].into(),
+        });
+        // Looks like ours but is not spelled as we spell it.
+        shapes.push(Props {
+            etag: "\"0123456789ABCDEF0123456789ABCDEF\"".into(),
+            ..plain(&k)
+        });
+        for props in shapes {
+            let value = encode(identity, &props, &k).expect("encodes");
+            let (size, mtime_ns, back) = decode(&value, &k).expect("decodes");
+            assert_eq!(back, props);
+            assert_eq!(size, identity.size());
+            assert_eq!(u128::from(mtime_ns), identity.mtime_ns());
+        }
+    }
+
+    #[test]
+    fn garbage_is_refused_with_a_reason() {
+        let k = key("k");
+        for (raw, reason) in [
+            (&b"short"[..], "too short"),
+            (&[9u8; 40][..], "unknown format 9"),
+            (
+                &[
+                    FORMAT,
+                    RANDOM_ETAG,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    1,
+                ][..],
+                "etag",
+            ),
+            (
+                &[
+                    FORMAT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'{',
+                ][..],
+                "EOF",
+            ),
+        ] {
+            let err = decode(raw, &k).expect_err("garbage");
+            assert!(err.contains(reason), "{err}");
+        }
+    }
+
+    #[test]
+    fn properties_on_a_file_go_stale_when_it_changes_in_place() {
         use std::io::Write;
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("f");
-        let mut file = File::create(&path).expect("create");
+        let mut file = File::create(dir.path().join("f")).expect("create");
         file.write_all(b"bytes").expect("write");
-        let identity = identity_of(&file);
-        if !attach(&file, identity, &props()).expect("attach") {
+        let (k, rel) = (key("f"), Path::new("objects/f"));
+        let mut props = plain(&k);
+        // Larger than the first read's buffer, smaller than ext4's limit.
+        props.metadata.insert("long".into(), "x".repeat(2048));
+        if !attach(&file, identity_of(&file), &props, &k).expect("attach") {
             // The filesystem under the test's tempdir refuses attributes;
             // the sidecar path covers it.
-            assert_eq!(read(&file).expect("read"), None);
+            assert_eq!(
+                props_of(&file, identity_of(&file), rel, &k).expect("read"),
+                None
+            );
             return;
         }
-        let raw = read(&file).expect("read").expect("an attribute");
-        let rel = Path::new("objects/f");
-        assert_eq!(
-            parse(&raw, identity, rel, "f").expect("parse"),
-            Some(props())
-        );
+        let read = props_of(&file, identity_of(&file), rel, &k).expect("read");
+        assert_eq!(read, Some(props));
         file.write_all(b" and more").expect("append in place");
         assert_eq!(
-            parse(&raw, identity_of(&file), rel, "f").expect("parse"),
+            props_of(&file, identity_of(&file), rel, &k).expect("read"),
             None
         );
     }
 
     #[test]
-    fn a_large_attribute_is_read_whole() {
+    fn a_damaged_attribute_names_the_file_and_the_fix() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = File::create(dir.path().join("f")).expect("create");
-        let mut big = props();
-        // Larger than the first read's buffer, smaller than ext4's limit.
-        big.metadata.insert("long".into(), "x".repeat(2048));
-        if attach(&file, identity_of(&file), &big).expect("attach") {
-            let raw = read(&file).expect("read").expect("an attribute");
-            assert!(raw.len() > 2048);
-            let parsed = parse(&raw, identity_of(&file), Path::new("f"), "f").expect("parse");
-            assert_eq!(parsed, Some(big));
+        if !imp::set(&file, b"\x01garbage").expect("set") {
+            return;
         }
-    }
-
-    #[test]
-    fn garbage_is_damage_that_names_the_file_and_the_fix() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = File::create(dir.path().join("f")).expect("create");
-        let err = parse(
-            b"{not json",
-            identity_of(&file),
-            Path::new("objects/k"),
-            "k",
-        )
-        .expect_err("damaged");
+        let err = props_of(&file, identity_of(&file), Path::new("objects/k"), &key("k"))
+            .expect_err("damaged");
         let text = err.to_string();
         assert!(text.contains("`objects/k`"), "{text}");
         assert!(text.contains("damaged"), "{text}");

@@ -4,7 +4,7 @@
 //! <root>/objects/<key>   the bytes, browsable by hand, with their properties
 //!                        (content type, cache-control, content-disposition,
 //!                        user metadata, etag) in the extended attribute
-//!                        `user.blobstore.props` (JSON)
+//!                        `user.blobstore`
 //! <root>/meta/<key>      a JSON sidecar instead, where the filesystem refuses
 //!                        such attributes, and in stores written before them
 //! <root>/tmp/            uploads in progress
@@ -206,7 +206,7 @@ impl Driver for LocalStore {
         }
         let tmp = write::spool(&layout, &key, body).await?;
         blocking(move || {
-            let new = write::finish(&layout, tmp, props, key.as_str())?;
+            let new = write::finish(&layout, tmp, props, &key)?;
             write::commit(&layout, &key, new, &mode)
         })
         .await

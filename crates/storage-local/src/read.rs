@@ -54,7 +54,7 @@ pub(crate) fn open(layout: &Layout, key: &BlobKey) -> Result<Opened> {
             return Err(not_found(key));
         }
         let identity = Identity::of(&stat);
-        let props = match attached::props_of(&file, identity, &parent.rel(), k)? {
+        let props = match attached::props_of(&file, identity, &parent.rel(), key)? {
             Some(props) => props,
             None => match Sidecar::load(layout, key)?.intact()?.find(identity) {
                 Some(props) => props.clone(),

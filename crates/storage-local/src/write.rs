@@ -52,7 +52,7 @@ pub(crate) fn spool_bytes(
     tmp.file()
         .write_all(bytes)
         .map_err(|e| io_error(e, &tmp.rel(), key.as_str(), "writing the temporary file"))?;
-    finish(layout, tmp, props, key.as_str())
+    finish(layout, tmp, props, key)
 }
 
 /// Streams `body` to a temporary file; [`finish`] it before committing.
@@ -111,12 +111,17 @@ fn create_temp(layout: &Layout, what: &str, key: &BlobKey) -> Result<TempFile> {
 }
 
 /// Attaches `props` to the spooled file and flushes it.
-pub(crate) fn finish(layout: &Layout, tmp: TempFile, props: Props, key: &str) -> Result<Spooled> {
-    let failed = |e, doing| io_error(e, &tmp.rel(), key, doing);
+pub(crate) fn finish(
+    layout: &Layout,
+    tmp: TempFile,
+    props: Props,
+    key: &BlobKey,
+) -> Result<Spooled> {
+    let failed = |e, doing| io_error(e, &tmp.rel(), key.as_str(), doing);
     let stat =
         rustix::fs::fstat(tmp.file()).map_err(|e| failed(e.into(), "reading the new version"))?;
     let identity = Identity::of(&stat);
-    let attached = attached::attach(tmp.file(), identity, &props)
+    let attached = attached::attach(tmp.file(), identity, &props, key)
         .map_err(|e| failed(e, "storing the blob's properties"))?;
     layout
         .fsync
@@ -147,7 +152,7 @@ pub(crate) fn spool_copy(
         etag: Props::new_etag(),
         ..opened.props
     };
-    finish(layout, tmp, props, dst.as_str())
+    finish(layout, tmp, props, dst)
 }
 
 /// Fails early, before a body is read, when the mode already cannot hold.
@@ -301,7 +306,7 @@ fn current(
     // Only an IfMatch needs the current etag, which a damaged record no
     // longer holds; any other write replaces the damaged version.
     let needs_etag = matches!(mode, PutMode::IfMatch(_));
-    match attached::props_of(&file, identity, &parent.rel(), k) {
+    match attached::props_of(&file, identity, &parent.rel(), key) {
         Ok(Some(props)) => {
             return Ok(Some(Current {
                 identity,

@@ -108,7 +108,7 @@ async fn a_write_over_an_old_blob_checks_its_etag_and_drops_its_sidecar() {
     let sidecar_left = root.join("meta/k").exists();
     let attributes = rustix::fs::getxattr(
         root.join("objects/k"),
-        "user.blobstore.props",
+        "user.blobstore",
         &mut [0u8; 4096][..],
     )
     .is_ok();

@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use storage_core::{BlobStore, BlobStoreExt, ErrorKind, ListOptions, PutMode, PutOptions};
 use storage_local::{LocalConfig, LocalStore};
 
-const ATTRIBUTE: &str = "user.blobstore.props";
+const ATTRIBUTE: &str = "user.blobstore";
 
 fn opts() -> PutOptions {
     PutOptions::new()
