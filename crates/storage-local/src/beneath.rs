@@ -83,7 +83,18 @@ impl Dir {
     /// One of the store's fixed folders (`objects`, `meta`, `tmp`, `locks`),
     /// recreated if someone removed it.
     pub(crate) fn top(layout: &Layout, name: &str, key: &str) -> Result<Dir> {
-        Dir::root(layout, key)?.subdir_or_create(OsStr::new(name), key, layout.fsync)
+        // Opened by its path in one call: links on the way to the root are
+        // the operator's choice, and O_NOFOLLOW refuses one in the fixed
+        // folder's place. Anything else (missing, a link) takes the path
+        // that recreates the folder or names the link.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match rustix::fs::open(layout.root.join(name), flags, Mode::empty()) {
+            Ok(fd) => Ok(Dir {
+                fd,
+                rel: PathBuf::from(name),
+            }),
+            Err(_) => Dir::root(layout, key)?.subdir_or_create(OsStr::new(name), key, layout.fsync),
+        }
     }
 
     /// The path of `name` in this directory, relative to the root.
