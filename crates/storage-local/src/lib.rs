@@ -80,6 +80,7 @@ mod fsops;
 mod layout;
 mod lock;
 mod props;
+mod range;
 mod read;
 mod remove;
 mod sidecar;
@@ -215,15 +216,15 @@ impl Driver for LocalStore {
     async fn read_blob(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
         let (meta, range, contents) = {
             let (layout, key, range) = (self.layout.clone(), key.clone(), opts.range);
-            blocking(move || read::open_range(&layout, &key, range)).await?
+            blocking(move || range::open_range(&layout, &key, range)).await?
         };
         opts.check_conditions(&meta.etag)?;
         let body = match contents {
-            read::Contents::Inline(bytes) if bytes.is_empty() => futures::stream::empty().boxed(),
-            read::Contents::Inline(bytes) => {
+            range::Contents::Inline(bytes) if bytes.is_empty() => futures::stream::empty().boxed(),
+            range::Contents::Inline(bytes) => {
                 futures::stream::once(async move { Ok(bytes) }).boxed()
             }
-            read::Contents::File(file) => read::stream_file(file, range.end - range.start, key),
+            range::Contents::File(file, rel) => range::stream_file(file, range.clone(), key, rel),
         };
         Ok(Blob::new(meta, range, body))
     }
