@@ -268,19 +268,48 @@ impl Dir {
         let _ = rustix::fs::fsync(&self.fd);
     }
 
-    /// The names in this directory, `.` and `..` left out.
-    pub(crate) fn names(&self, key: &str) -> Result<Vec<OsString>> {
+    /// The names in this directory, `.` and `..` left out, each with what
+    /// it is (see [`Dir::scan`]).
+    pub(crate) fn entries(&self, key: &str) -> Result<Vec<(OsString, FileType)>> {
+        let mut entries = Vec::new();
+        self.scan(key, |name, file_type| {
+            entries.push((name, file_type));
+            None::<()>
+        })?;
+        Ok(entries)
+    }
+
+    /// Hands each name in this directory (`.` and `..` left out) to `visit`
+    /// with what it is (a link is a link, never what it points at), until
+    /// `visit` returns something. The type comes with the name on most
+    /// filesystems; where it does not, the name is looked at, and one that
+    /// vanished meanwhile is left out.
+    pub(crate) fn scan<T>(
+        &self,
+        key: &str,
+        mut visit: impl FnMut(OsString, FileType) -> Option<T>,
+    ) -> Result<Option<T>> {
         use std::os::unix::ffi::OsStrExt;
         let failed = |e: Errno| io_error(e.into(), &self.rel, key, "reading a folder");
-        let mut names = Vec::new();
         for entry in rustix::fs::Dir::read_from(&self.fd).map_err(failed)? {
             let entry = entry.map_err(failed)?;
             let name = entry.file_name().to_bytes();
-            if name != b"." && name != b".." {
-                names.push(OsStr::from_bytes(name).to_os_string());
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let name = OsStr::from_bytes(name).to_os_string();
+            let file_type = match entry.file_type() {
+                FileType::Unknown => match self.stat_entry(&name, key)? {
+                    Some(stat) => FileType::from_raw_mode(stat.st_mode),
+                    None => continue,
+                },
+                known => known,
+            };
+            if let Some(found) = visit(name, file_type) {
+                return Ok(Some(found));
             }
         }
-        Ok(names)
+        Ok(None)
     }
 }
 

@@ -103,28 +103,24 @@ pub(crate) fn relative(key: &str) -> PathBuf {
     path
 }
 
-/// Turns the components below `objects/` back into a key, or `None` for a
-/// name that no key could have produced (a non-UTF-8 file dropped in by hand).
-pub(crate) fn key_of(components: &[&OsStr]) -> Option<String> {
-    let mut key = String::new();
-    let mut continuing = false;
-    for component in components {
-        let name = component.to_str()?;
-        if !continuing && !key.is_empty() {
-            key.push('/');
-        }
-        match name.strip_prefix(CONTINUES) {
-            Some(part) => {
-                key.push_str(part);
-                continuing = true;
-            }
-            None => {
-                key.push_str(name);
-                continuing = false;
-            }
-        }
-    }
-    (!continuing).then_some(key)
+/// What the entry `name` of a folder below `objects/` stands for, given the
+/// key prefix that folder stands for: a blob's key, or for a folder
+/// (`is_folder`) the prefix of every key below it. `None` for a name no key
+/// could have produced (not UTF-8, or a file named like a continuation).
+pub(crate) fn child_key(prefix: &str, name: &OsStr, is_folder: bool) -> Option<String> {
+    let name = name.to_str()?;
+    let (part, slash) = match (name.strip_prefix(CONTINUES), is_folder) {
+        (Some(part), true) => (part, ""),
+        (Some(_), false) => return None,
+        (None, true) => (name, "/"),
+        (None, false) => (name, ""),
+    };
+    // Listings build one of these per name they read; no formatting machinery.
+    let mut key = String::with_capacity(prefix.len() + part.len() + slash.len());
+    key.push_str(prefix);
+    key.push_str(part);
+    key.push_str(slash);
+    Some(key)
 }
 
 #[cfg(test)]
@@ -144,7 +140,12 @@ mod tests {
                 assert!(component.len() <= MAX_NAME, "{component:?}");
             }
             let components: Vec<&OsStr> = rel.iter().collect();
-            assert_eq!(key_of(&components).as_deref(), Some(key.as_str()));
+            let (file, folders) = components.split_last().expect("a file name");
+            let prefix = folders.iter().try_fold(String::new(), |prefix, folder| {
+                child_key(&prefix, folder, true)
+            });
+            let back = prefix.and_then(|prefix| child_key(&prefix, file, false));
+            assert_eq!(back.as_deref(), Some(key.as_str()));
         }
     }
 

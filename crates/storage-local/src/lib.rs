@@ -39,8 +39,12 @@
 //!   filesystem cannot hold a file and a directory of one name, so the second
 //!   write fails with `Unsupported`, and
 //!   [`Capabilities::file_and_folder_same_name`] is false.
-//! - Listing walks the prefix's folder on every page: right for development
-//!   stores, slow for millions of blobs.
+//! - **Listing pages cost what the page needs**: folders are merged in key
+//!   order, those before the cursor are skipped, the walk stops one entry
+//!   past the page, and only the blobs returned are opened (see the `walk`
+//!   module). The names of each folder a page reaches are still read whole,
+//!   so millions of blobs in one folder make every page read millions of
+//!   names; spread them over folders (`2024/06/…`).
 //! - **Nothing under the root is followed out of it**: every path is opened
 //!   one component at a time relative to its parent folder, without
 //!   following symbolic links. A link anywhere under the root (in place of a

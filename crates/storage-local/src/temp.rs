@@ -159,10 +159,13 @@ pub(crate) fn sweep(layout: &Layout) -> usize {
     let Ok(dir) = Dir::top(layout, TMP, "") else {
         return 0;
     };
-    let Ok(names) = dir.names("") else {
+    let Ok(entries) = dir.entries("") else {
         return 0;
     };
-    let reclaimed = names.iter().filter(|name| reclaim_one(&dir, name)).count();
+    let reclaimed = entries
+        .iter()
+        .filter(|(name, _)| reclaim_one(&dir, name))
+        .count();
     if reclaimed > 0 {
         tracing::info!(
             root = %layout.root.display(),
