@@ -184,9 +184,11 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// Queues `entries`; in a folder larger than what the page still takes,
-    /// only the smallest ones: each of them yields at most one entry of the
-    /// page or makes way for the next.
+    /// Queues `entries`. Of a folder larger than what the page still takes,
+    /// only that many of the smallest go in the heap, and the rest wait as
+    /// one entry under the smallest of their keys: the page is full before
+    /// it reaches them, unless some of the first yield nothing (an empty
+    /// folder, a file that vanished).
     fn queue(&mut self, mut entries: Vec<Pending>) {
         if entries.len() > self.wants {
             entries.select_nth_unstable(self.wants);
