@@ -5,7 +5,9 @@
 //! the consumer (no zeroing, no copy, no shared file position), each by a
 //! short task on the blocking pool, one chunk ahead of the consumer. So a
 //! download holds at most two chunks, however large the blob, and no thread
-//! while its consumer is slow.
+//! while its consumer is slow. A chunk the consumer has let go of lends its
+//! memory to the next read: two buffers take turns, still warm in the cache
+//! and never handed back to the allocator mid-download.
 
 use std::fs::File;
 use std::io;
@@ -63,8 +65,14 @@ pub(crate) fn open_range(
 /// Exactly the bytes of `range` of `file`; a file that ends sooner (cut
 /// short by hand) is an `UnexpectedEof` error.
 fn read_at(file: &File, range: Range<u64>) -> io::Result<Bytes> {
+    read_into(Vec::new(), file, range)
+}
+
+/// [`read_at`], into `buf`'s memory when it is large enough.
+fn read_into(mut buf: Vec<u8>, file: &File, range: Range<u64>) -> io::Result<Bytes> {
     let len = usize::try_from(range.end - range.start).map_err(io::Error::other)?;
-    let mut buf = Vec::with_capacity(len);
+    buf.clear();
+    buf.reserve_exact(len);
     while buf.len() < len {
         let at = range.start + buf.len() as u64;
         let read = rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), at)?;
@@ -91,16 +99,20 @@ pub(crate) fn stream_file(
         next: range.start,
         end: range.end,
         ahead: None,
+        handed: None,
     };
     let key = key.to_string();
     futures::stream::try_unfold(reader, move |mut reader| {
         let (key, rel) = (key.clone(), rel.clone());
         async move {
-            let Some(chunk) = reader.ahead.take().or_else(|| reader.start()) else {
+            let Some(chunk) = reader.ahead.take().or_else(|| reader.start(None)) else {
                 return Ok(None);
             };
             let bytes = finished(chunk, &rel, &key).await?;
-            reader.ahead = reader.start();
+            // The consumer asked for this chunk, so it is likely done with
+            // the one before: its memory takes the next read.
+            let before = reader.handed.replace(bytes.clone());
+            reader.ahead = reader.start(before);
             Ok(Some((bytes, reader)))
         }
     })
@@ -117,18 +129,30 @@ struct Reader {
     end: u64,
     /// The chunk read ahead of the consumer.
     ahead: Option<Chunk>,
+    /// The chunk handed to the consumer last.
+    handed: Option<Bytes>,
 }
 
 impl Reader {
-    /// Starts reading the next chunk, if any is left.
-    fn start(&mut self) -> Option<Chunk> {
+    /// Starts reading the next chunk, if any is left, into the memory of
+    /// `spare` if nothing else holds it any more.
+    fn start(&mut self, spare: Option<Bytes>) -> Option<Chunk> {
         if self.next >= self.end {
             return None;
         }
         let chunk = self.next..self.end.min(self.next + CHUNK);
         self.next = chunk.end;
         let file = self.file.clone();
-        Some(tokio::task::spawn_blocking(move || read_at(&file, chunk)))
+        let buf = spare
+            .and_then(|bytes| bytes.try_into_mut().ok())
+            .map(|mut bytes| {
+                bytes.clear();
+                Vec::from(bytes)
+            })
+            .unwrap_or_default();
+        Some(tokio::task::spawn_blocking(move || {
+            read_into(buf, &file, chunk)
+        }))
     }
 }
 
@@ -177,15 +201,14 @@ mod tests {
         let (_dir, file, bytes) = patterned(len);
         for range in [0..len, 1..len - 1, CHUNK - 1..2 * CHUNK + 1, 5..CHUNK + 5] {
             let file = file.try_clone().expect("dup");
-            let chunks: Vec<Bytes> =
-                stream_file(file, range.clone(), &key(), PathBuf::from("objects/blob"))
-                    .try_collect()
-                    .await
-                    .expect("stream");
-            assert!(chunks
-                .iter()
-                .all(|c| c.len() as u64 <= CHUNK && !c.is_empty()));
-            let got: Vec<u8> = chunks.concat();
+            let mut stream =
+                stream_file(file, range.clone(), &key(), PathBuf::from("objects/blob"));
+            // Copied and dropped, as `Blob::bytes` does, so memory is reused.
+            let mut got = Vec::new();
+            while let Some(chunk) = stream.try_next().await.expect("chunk") {
+                assert!(chunk.len() as u64 <= CHUNK && !chunk.is_empty());
+                got.extend_from_slice(&chunk);
+            }
             assert_eq!(
                 got,
                 bytes[range.start as usize..range.end as usize],
@@ -219,6 +242,17 @@ mod tests {
             stream.next().await.is_none(),
             "the stream ends after its error"
         );
+    }
+
+    #[tokio::test]
+    async fn chunks_still_held_by_the_consumer_are_never_overwritten() {
+        let len = 4 * CHUNK;
+        let (_dir, file, bytes) = patterned(len);
+        let stream = stream_file(file, 0..len, &key(), PathBuf::from("objects/blob"));
+        // Holding every chunk forbids reuse; each must keep its own bytes.
+        let held: Vec<Bytes> = stream.try_collect().await.expect("stream");
+        assert_eq!(held.len(), 4);
+        assert_eq!(held.concat(), bytes);
     }
 
     #[tokio::test]
