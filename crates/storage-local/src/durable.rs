@@ -19,6 +19,12 @@ use storage_core::Error;
 use crate::beneath::Dir;
 
 /// The variable that chooses between [`Fsync::Always`] and [`Fsync::Never`].
+///
+/// ```
+/// use storage_local::{Fsync, LocalConfig, FSYNC_VAR};
+/// let config = LocalConfig::from_lookup(|var| (var == FSYNC_VAR).then(|| "never".into())).unwrap();
+/// assert_eq!(config.fsync, Fsync::Never);
+/// ```
 pub const FSYNC_VAR: &str = "LOCAL_STORAGE_FSYNC";
 
 /// Whether writes are flushed to disk before they return.

@@ -14,8 +14,8 @@
 //! What a user can rely on:
 //! - **Writes are atomic.** Bytes stream into `tmp/`, get their properties
 //!   attached, are flushed, then renamed into place (two fsyncs per write:
-//!   the file and its folder); a crash, a killed process or a dropped future leaves
-//!   the old blob or the new one, never part of one. An interrupted upload
+//!   the file and its folder); a crash, a killed process or a dropped future
+//!   leaves the old blob or the new one, never part of one. An interrupted upload
 //!   leaves a file in `tmp/` only; each writer holds a lock on its file, so
 //!   files whose writer died are reclaimed when the store is next opened and
 //!   by puts (at most once a minute per store), and a live writer's file is
