@@ -234,6 +234,12 @@ mod imp {
     /// Room for the attribute of a blob with a little metadata, read in one call.
     const TYPICAL: usize = 512;
 
+    /// What reading an attribute a file does not have fails with.
+    #[cfg(target_vendor = "apple")]
+    const ABSENT: Errno = Errno::NOATTR;
+    #[cfg(not(target_vendor = "apple"))]
+    const ABSENT: Errno = Errno::NODATA;
+
     pub(super) fn set(file: &File, value: &[u8]) -> io::Result<bool> {
         match fsetxattr(file, NAME, value, XattrFlags::empty()) {
             Ok(()) => Ok(true),
@@ -249,7 +255,7 @@ mod imp {
         loop {
             match fgetxattr(file, NAME, spare_capacity(&mut value)) {
                 Ok(_) => return Ok(Some(value)),
-                Err(Errno::NODATA | Errno::NOTSUP) => return Ok(None),
+                Err(e) if e == ABSENT || e == Errno::NOTSUP => return Ok(None),
                 // Larger than the buffer: ask for its size, then read again
                 // (it may grow in between, hence the loop).
                 Err(Errno::RANGE) => {
