@@ -9,10 +9,11 @@
 //! and dies with its inode: a recycled inode number starts without one, so
 //! an old etag can never come back on other bytes.
 //!
-//! The attribute records the size and modification time of the file it was
-//! set on. A file changed in place since (edited by hand) no longer matches
-//! it and is treated like a file without one (derived properties, a new
-//! etag), never passed off under the old etag.
+//! The attribute records the inode number, size and modification time of
+//! the file it was set on, as a sidecar entry does. A file changed in place
+//! since (edited by hand), or a copy that kept the attribute (`cp -a`), no
+//! longer matches it and is treated like a file without one (derived
+//! properties, a new etag), never passed off under the old etag.
 //!
 //! Filesystems that refuse user attributes, or one this large (ext4 holds
 //! about 4 KiB per file), get a sidecar instead (see the `sidecar` module),
@@ -38,22 +39,23 @@ pub(crate) const NAME: &str = "user.blobstore";
 /// ```text
 /// 0       format (1)
 /// 1       flags: CONTENT_TYPE_FROM_KEY | RANDOM_ETAG
-/// 2..10   the file's size when the attribute was set (u64, little-endian)
-/// 10..18  its modification time then, in ns since the epoch (u64, LE)
-/// 18..34  the etag's 128 bits (big-endian), with RANDOM_ETAG
+/// 2..10   the file's inode number when the attribute was set (u64, little-endian)
+/// 10..18  its size then (u64, LE)
+/// 18..26  its modification time then, in ns since the epoch (u64, LE)
+/// 26..42  the etag's 128 bits (big-endian), with RANDOM_ETAG
 /// ..      JSON of whatever else there is (Rest); absent when nothing is
 /// ```
 ///
 /// Binary and short because ext4 keeps up to 60 bytes of attributes in the
 /// inode itself; more takes a 4 KiB block per file, which doubles the space
 /// of small blobs and adds a block to every flush. A blob written without
-/// options (the common case) takes 34 bytes.
+/// options (the common case) takes 42 bytes.
 const FORMAT: u8 = 1;
 /// The content type is the one inferred from the key.
 const CONTENT_TYPE_FROM_KEY: u8 = 1;
 /// The etag is one of ours (`"` + 32 hex digits + `"`), stored as its bits.
 const RANDOM_ETAG: u8 = 2;
-const FIXED: usize = 18;
+const FIXED: usize = 26;
 const ETAG_BYTES: usize = 16;
 
 /// The properties that have no place in the fixed part.
@@ -113,16 +115,18 @@ pub(crate) fn props_of(
     else {
         return Ok(None);
     };
-    let (size, mtime_ns, props) = decode(&raw, key).map_err(|reason| {
+    let (stamp, props) = decode(&raw, key).map_err(|reason| {
         Error::new(ErrorKind::Backend, Provider::Local)
             .with_key(k)
             .with_message(format!(
-                "the properties stored with {} (extended attribute {NAME}) are damaged                  ({reason}); write the blob again to replace them, or remove the attribute                  (`setfattr -x {NAME} <file>`) to fall back to default properties (content type                  from the key, no metadata, a new etag)",
+                "the properties stored with {} (extended attribute {NAME}) are damaged \
+                 ({reason}); write the blob again to replace them, or remove the attribute \
+                 (`setfattr -x {NAME} <file>`) to fall back to default properties (content type \
+                 from the key, no metadata, a new etag)",
                 place(rel)
             ))
     })?;
-    let same_state = size == identity.size() && u128::from(mtime_ns) == identity.mtime_ns();
-    Ok(same_state.then_some(props))
+    Ok((stamp == identity).then_some(props))
 }
 
 fn encode(identity: Identity, props: &Props, key: &BlobKey) -> Option<Vec<u8>> {
@@ -145,6 +149,7 @@ fn encode(identity: Identity, props: &Props, key: &BlobKey) -> Option<Vec<u8>> {
     }
     let mut value = Vec::with_capacity(FIXED + ETAG_BYTES);
     value.extend_from_slice(&[FORMAT, flags]);
+    value.extend_from_slice(&identity.ino().to_le_bytes());
     value.extend_from_slice(&identity.size().to_le_bytes());
     value.extend_from_slice(&mtime_ns.to_le_bytes());
     if let Some(bits) = etag_bits {
@@ -157,7 +162,8 @@ fn encode(identity: Identity, props: &Props, key: &BlobKey) -> Option<Vec<u8>> {
     Some(value)
 }
 
-fn decode(raw: &[u8], key: &BlobKey) -> std::result::Result<(u64, u64, Props), String> {
+/// The identity of the file the attribute was set on, and its properties.
+fn decode(raw: &[u8], key: &BlobKey) -> std::result::Result<(Identity, Props), String> {
     let fixed: [u8; FIXED] = raw
         .get(..FIXED)
         .and_then(|f| f.try_into().ok())
@@ -171,7 +177,7 @@ fn decode(raw: &[u8], key: &BlobKey) -> std::result::Result<(u64, u64, Props), S
         bytes.copy_from_slice(&fixed[at..at + 8]);
         u64::from_le_bytes(bytes)
     };
-    let (size, mtime_ns) = (word(2), word(10));
+    let stamp = Identity::new(word(2), word(10), u128::from(word(18)));
     let mut tail = &raw[FIXED..];
     let etag_bits = if flags & RANDOM_ETAG != 0 {
         let bits: [u8; ETAG_BYTES] = tail
@@ -205,7 +211,7 @@ fn decode(raw: &[u8], key: &BlobKey) -> std::result::Result<(u64, u64, Props), S
         content_disposition: rest.content_disposition,
         metadata: rest.metadata,
     };
-    Ok((size, mtime_ns, props))
+    Ok((stamp, props))
 }
 
 fn random_etag(bits: u128) -> String {
@@ -336,57 +342,38 @@ mod tests {
         });
         for props in shapes {
             let value = encode(identity, &props, &k).expect("encodes");
-            let (size, mtime_ns, back) = decode(&value, &k).expect("decodes");
+            let (stamp, back) = decode(&value, &k).expect("decodes");
             assert_eq!(back, props);
-            assert_eq!(size, identity.size());
-            assert_eq!(u128::from(mtime_ns), identity.mtime_ns());
+            assert_eq!(stamp, identity);
         }
     }
 
     #[test]
     fn garbage_is_refused_with_a_reason() {
         let k = key("k");
+        let fixed = |flags: u8| {
+            let mut raw = vec![FORMAT, flags];
+            raw.resize(FIXED, 0);
+            raw
+        };
+        let mut etag_cut_short = fixed(RANDOM_ETAG);
+        etag_cut_short.push(1);
+        let mut broken_json = fixed(0);
+        broken_json.push(b'{');
         for (raw, reason) in [
-            (&b"short"[..], "too short"),
-            (&[9u8; 40][..], "unknown format 9"),
-            (
-                &[
-                    FORMAT,
-                    RANDOM_ETAG,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    1,
-                ][..],
-                "etag",
-            ),
-            (
-                &[
-                    FORMAT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'{',
-                ][..],
-                "EOF",
-            ),
+            (b"short".to_vec(), "too short"),
+            (vec![9u8; 40], "unknown format 9"),
+            (etag_cut_short, "etag"),
+            (broken_json, "EOF"),
+            (fixed(RANDOM_ETAG | CONTENT_TYPE_FROM_KEY), "etag"),
         ] {
-            let err = decode(raw, &k).expect_err("garbage");
+            let err = decode(&raw, &k).expect_err("garbage");
             assert!(err.contains(reason), "{err}");
         }
     }
 
     #[test]
-    fn properties_on_a_file_go_stale_when_it_changes_in_place() {
+    fn properties_go_stale_when_the_file_changes_in_place_or_is_copied() {
         use std::io::Write;
         let dir = tempfile::tempdir().expect("tempdir");
         let mut file = File::create(dir.path().join("f")).expect("create");
@@ -406,6 +393,17 @@ mod tests {
         }
         let read = props_of(&file, identity_of(&file), rel, &k).expect("read");
         assert_eq!(read, Some(props));
+        // A copy that kept the attribute, the size and the time: another file.
+        let copy = File::create(dir.path().join("copy")).expect("create");
+        (&copy).write_all(b"bytes").expect("write");
+        copy.set_modified(file.metadata().and_then(|m| m.modified()).expect("mtime"))
+            .expect("same time");
+        let raw = imp::get(&file).expect("get").expect("an attribute");
+        assert!(imp::set(&copy, &raw).expect("set"));
+        assert_eq!(
+            props_of(&copy, identity_of(&copy), rel, &k).expect("read"),
+            None
+        );
         file.write_all(b" and more").expect("append in place");
         assert_eq!(
             props_of(&file, identity_of(&file), rel, &k).expect("read"),

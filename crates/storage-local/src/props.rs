@@ -31,6 +31,18 @@ impl Identity {
         }
     }
 
+    pub(crate) fn new(ino: u64, size: u64, mtime_ns: u128) -> Self {
+        Identity {
+            ino,
+            size,
+            mtime_ns,
+        }
+    }
+
+    pub(crate) fn ino(&self) -> u64 {
+        self.ino
+    }
+
     pub(crate) fn size(&self) -> u64 {
         self.size
     }
