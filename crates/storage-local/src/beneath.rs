@@ -21,6 +21,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use storage_core::{Error, ErrorKind, Provider, Result};
 
+use crate::durable::Fsync;
 use crate::fsops::{folder_conflict, io_error, keyed};
 use crate::layout::{Layout, TOP_DIRS};
 
@@ -82,7 +83,18 @@ impl Dir {
     /// One of the store's fixed folders (`objects`, `meta`, `tmp`, `locks`),
     /// recreated if someone removed it.
     pub(crate) fn top(layout: &Layout, name: &str, key: &str) -> Result<Dir> {
-        Dir::root(layout, key)?.subdir_or_create(OsStr::new(name), key)
+        // Opened by its path in one call: links on the way to the root are
+        // the operator's choice, and O_NOFOLLOW refuses one in the fixed
+        // folder's place. Anything else (missing, a link) takes the path
+        // that recreates the folder or names the link.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match rustix::fs::open(layout.root.join(name), flags, Mode::empty()) {
+            Ok(fd) => Ok(Dir {
+                fd,
+                rel: PathBuf::from(name),
+            }),
+            Err(_) => Dir::root(layout, key)?.subdir_or_create(OsStr::new(name), key, layout.fsync),
+        }
     }
 
     /// The path of `name` in this directory, relative to the root.
@@ -126,7 +138,9 @@ impl Dir {
 
     /// The subdirectory `name`, created if missing. `Ok(None)` means this
     /// directory itself was removed meanwhile, and the caller starts over.
-    fn subdir_or_create_here(&self, name: &OsStr, key: &str) -> Result<Option<Dir>> {
+    /// A folder created is flushed into this one before anything goes in
+    /// it, so a file made durable in it cannot be lost with its folder.
+    fn subdir_or_create_here(&self, name: &OsStr, key: &str, fsync: Fsync) -> Result<Option<Dir>> {
         for _ in 0..RESTARTS {
             match self.lookup(name, key)? {
                 Lookup::Dir(dir) => return Ok(Some(dir)),
@@ -136,7 +150,8 @@ impl Dir {
             // Created fresh, and then opened with O_NOFOLLOW like anything
             // else: a link swapped in between the two is refused, not used.
             match rustix::fs::mkdirat(&self.fd, name, dir_mode()) {
-                Ok(()) | Err(Errno::EXIST) => {}
+                Ok(()) => fsync.dir(self),
+                Err(Errno::EXIST) => {}
                 Err(Errno::NOENT) => return Ok(None),
                 Err(e) => {
                     return Err(io_error(
@@ -156,15 +171,16 @@ impl Dir {
         ))
     }
 
-    fn subdir_or_create(&self, name: &OsStr, key: &str) -> Result<Dir> {
-        self.subdir_or_create_here(name, key)?.ok_or_else(|| {
-            io_error(
-                io::ErrorKind::NotFound.into(),
-                &self.rel,
-                key,
-                "creating a folder in a removed folder",
-            )
-        })
+    fn subdir_or_create(&self, name: &OsStr, key: &str, fsync: Fsync) -> Result<Dir> {
+        self.subdir_or_create_here(name, key, fsync)?
+            .ok_or_else(|| {
+                io_error(
+                    io::ErrorKind::NotFound.into(),
+                    &self.rel,
+                    key,
+                    "creating a folder in a removed folder",
+                )
+            })
     }
 
     /// Opens the file `name` for reading; `None` when nothing is there. The
@@ -252,19 +268,48 @@ impl Dir {
         let _ = rustix::fs::fsync(&self.fd);
     }
 
-    /// The names in this directory, `.` and `..` left out.
-    pub(crate) fn names(&self, key: &str) -> Result<Vec<OsString>> {
+    /// The names in this directory, `.` and `..` left out, each with what
+    /// it is (see [`Dir::scan`]).
+    pub(crate) fn entries(&self, key: &str) -> Result<Vec<(OsString, FileType)>> {
+        let mut entries = Vec::new();
+        self.scan(key, |name, file_type| {
+            entries.push((name, file_type));
+            None::<()>
+        })?;
+        Ok(entries)
+    }
+
+    /// Hands each name in this directory (`.` and `..` left out) to `visit`
+    /// with what it is (a link is a link, never what it points at), until
+    /// `visit` returns something. The type comes with the name on most
+    /// filesystems; where it does not, the name is looked at, and one that
+    /// vanished meanwhile is left out.
+    pub(crate) fn scan<T>(
+        &self,
+        key: &str,
+        mut visit: impl FnMut(OsString, FileType) -> Option<T>,
+    ) -> Result<Option<T>> {
         use std::os::unix::ffi::OsStrExt;
         let failed = |e: Errno| io_error(e.into(), &self.rel, key, "reading a folder");
-        let mut names = Vec::new();
         for entry in rustix::fs::Dir::read_from(&self.fd).map_err(failed)? {
             let entry = entry.map_err(failed)?;
             let name = entry.file_name().to_bytes();
-            if name != b"." && name != b".." {
-                names.push(OsStr::from_bytes(name).to_os_string());
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let name = OsStr::from_bytes(name).to_os_string();
+            let file_type = match entry.file_type() {
+                FileType::Unknown => match self.stat_entry(&name, key)? {
+                    Some(stat) => FileType::from_raw_mode(stat.st_mode),
+                    None => continue,
+                },
+                known => known,
+            };
+            if let Some(found) = visit(name, file_type) {
+                return Ok(Some(found));
             }
         }
-        Ok(names)
+        Ok(None)
     }
 }
 
@@ -328,7 +373,9 @@ pub(crate) fn create_parent(layout: &Layout, top: &str, rel: &Path, key: &str) -
         let mut dirs = vec![Dir::top(layout, top, key)?];
         let mut names = Vec::new();
         for component in &dirs_rel {
-            let Some(next) = dirs[dirs.len() - 1].subdir_or_create_here(component, key)? else {
+            let Some(next) =
+                dirs[dirs.len() - 1].subdir_or_create_here(component, key, layout.fsync)?
+            else {
                 continue 'restart;
             };
             dirs.push(next);
@@ -360,7 +407,7 @@ pub(crate) fn open_dir(layout: &Layout, top: &str, rel: &Path, key: &str) -> Res
 pub(crate) fn prepare(layout: &Layout) -> Result<()> {
     let root = Dir::root(layout, "")?;
     for name in TOP_DIRS {
-        root.subdir_or_create(OsStr::new(name), "")?;
+        root.subdir_or_create(OsStr::new(name), "", layout.fsync)?;
     }
     Ok(())
 }
@@ -377,7 +424,7 @@ mod tests {
 
     fn layout() -> (tempfile::TempDir, Layout) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let layout = Layout::new(dir.path().to_path_buf());
+        let layout = Layout::new(dir.path().to_path_buf(), crate::durable::Fsync::Always);
         prepare(&layout).expect("prepare");
         (dir, layout)
     }
@@ -405,7 +452,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let outside = tempfile::tempdir().expect("outside");
         std::os::unix::fs::symlink(outside.path(), dir.path().join("tmp")).expect("plant link");
-        let err = prepare(&Layout::new(dir.path().to_path_buf())).expect_err("refused");
+        let err = prepare(&Layout::new(
+            dir.path().to_path_buf(),
+            crate::durable::Fsync::Always,
+        ))
+        .expect_err("refused");
         assert!(err.to_string().contains("`tmp`"), "{err}");
     }
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use storage_core::{redact::Secret, Error, Result};
 
+use crate::durable::{Fsync, FSYNC_VAR};
+
 /// The variable naming the store's root directory.
 pub const PATH_VAR: &str = "LOCAL_STORAGE_PATH";
 /// The variable naming where the signed-URL router is mounted.
@@ -19,18 +21,23 @@ pub const DEFAULT_BASE_URL: &str = "/blobs";
 /// The shortest signing key accepted, in bytes.
 pub const MIN_SIGNING_KEY_BYTES: usize = 32;
 
-/// Where the local store keeps its files and how it signs URLs.
+/// Where the local store keeps its files, how it signs URLs, and whether
+/// writes wait for the disk.
 ///
 /// ```
-/// use storage_local::LocalConfig;
+/// use storage_local::{Fsync, LocalConfig};
 /// let config = LocalConfig::from_lookup(|var| match var {
 ///     "LOCAL_STORAGE_PATH" => Some("/srv/blobs".into()),
 ///     "LOCAL_STORAGE_BASE_URL" => Some("https://app.example/blobs/".into()),
+///     "LOCAL_STORAGE_FSYNC" => Some("never".into()),
 ///     _ => None,
 /// }).unwrap();
 /// assert_eq!(config.root, std::path::PathBuf::from("/srv/blobs"));
 /// assert_eq!(config.base_url, "https://app.example/blobs");
+/// assert_eq!(config.fsync, Fsync::Never);
+/// assert!(format!("{config:?}").contains("Never"));
 /// assert!(LocalConfig::from_lookup(|v| (v == "LOCAL_STORAGE_SIGNING_KEY").then(|| "short".into())).is_err());
+/// assert!(LocalConfig::from_lookup(|v| (v == "LOCAL_STORAGE_FSYNC").then(|| "off".into())).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -43,17 +50,34 @@ pub struct LocalConfig {
     /// The HMAC key for signed URLs; when `None`, a random key is generated
     /// once per process (URLs then stop working when the process restarts).
     pub signing_key: Option<Secret<String>>,
+    /// Whether writes are flushed to disk before they return
+    /// ([`FSYNC_VAR`]); [`Fsync::Always`] unless set.
+    pub fsync: Fsync,
 }
 
 impl LocalConfig {
-    /// A store rooted at `root`, URLs under [`DEFAULT_BASE_URL`], and a
-    /// per-process signing key.
+    /// A store rooted at `root`, URLs under [`DEFAULT_BASE_URL`], a
+    /// per-process signing key, and writes flushed to disk
+    /// ([`Fsync::Always`]).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         LocalConfig {
             root: root.into(),
             base_url: DEFAULT_BASE_URL.to_string(),
             signing_key: None,
+            fsync: Fsync::Always,
         }
+    }
+
+    /// Sets whether writes wait for the disk (see [`Fsync`]).
+    ///
+    /// ```
+    /// use storage_local::{Fsync, LocalConfig};
+    /// let scratch = LocalConfig::new("/tmp/scratch-blobs").fsync(Fsync::Never);
+    /// assert_eq!(scratch.fsync, Fsync::Never);
+    /// ```
+    pub fn fsync(mut self, fsync: Fsync) -> Self {
+        self.fsync = fsync;
+        self
     }
 
     /// Sets the base of signed URLs (validated like [`BASE_URL_VAR`]).
@@ -90,10 +114,15 @@ impl LocalConfig {
             None => DEFAULT_BASE_URL.to_string(),
         };
         let signing_key = get(SIGNING_KEY_VAR).map(parse_signing_key).transpose()?;
+        let fsync = match get(FSYNC_VAR) {
+            Some(value) => value.parse()?,
+            None => Fsync::Always,
+        };
         Ok(LocalConfig {
             root,
             base_url,
             signing_key,
+            fsync,
         })
     }
 }
@@ -156,6 +185,27 @@ mod tests {
         ] {
             assert!(LocalConfig::new("r").base_url(good).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn the_fsync_setting_is_read_from_its_variable_and_defaults_to_always() {
+        let with = |value: &'static str| {
+            LocalConfig::from_lookup(move |var| (var == FSYNC_VAR).then(|| value.to_string()))
+        };
+        assert_eq!(with("never").expect("never").fsync, Fsync::Never);
+        assert_eq!(with("ALWAYS").expect("always").fsync, Fsync::Always);
+        assert_eq!(with("  ").expect("blank is unset").fsync, Fsync::Always);
+        assert_eq!(
+            LocalConfig::from_lookup(|_| None).expect("unset").fsync,
+            Fsync::Always
+        );
+        let err = with("off").expect_err("off");
+        assert!(
+            matches!(err.kind(), storage_core::ErrorKind::InvalidConfig { var } if var == FSYNC_VAR),
+            "{err}"
+        );
+        assert!(err.to_string().contains("`never`"), "{err}");
+        assert!(format!("{:?}", LocalConfig::new("r").fsync(Fsync::Never)).contains("fsync: Never"));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! <root>/objects/<key>   the blob's bytes: what a person browsing the folder sees
-//! <root>/meta/<key>      the sidecar (JSON): content type, metadata, etag
+//!                        (its properties ride along in an extended attribute)
+//! <root>/meta/<key>      a sidecar (JSON), only where that attribute is refused
 //! <root>/tmp/            uploads in progress; renamed into objects/ when whole
 //! <root>/locks/00..ff    lock stripes that serialise writers of the same key
 //! ```
@@ -19,6 +20,8 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use crate::durable::Fsync;
+
 /// The longest file name Linux, macOS and Windows filesystems accept, in bytes.
 const MAX_NAME: usize = 255;
 
@@ -32,18 +35,21 @@ pub(crate) const TMP: &str = "tmp";
 pub(crate) const LOCKS: &str = "locks";
 pub(crate) const TOP_DIRS: [&str; 4] = [OBJECTS, META, TMP, LOCKS];
 
-/// Where a store lives, and when its `tmp/` was last swept.
+/// Where a store lives, whether its writes wait for the disk, and when its
+/// `tmp/` was last swept.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub(crate) root: PathBuf,
+    pub(crate) fsync: Fsync,
     /// Seconds since the Unix epoch; shared by every clone of the store.
     pub(crate) last_sweep: Arc<AtomicU64>,
 }
 
 impl Layout {
-    pub(crate) fn new(root: PathBuf) -> Self {
+    pub(crate) fn new(root: PathBuf, fsync: Fsync) -> Self {
         Layout {
             root,
+            fsync,
             last_sweep: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -97,28 +103,24 @@ pub(crate) fn relative(key: &str) -> PathBuf {
     path
 }
 
-/// Turns the components below `objects/` back into a key, or `None` for a
-/// name that no key could have produced (a non-UTF-8 file dropped in by hand).
-pub(crate) fn key_of(components: &[&OsStr]) -> Option<String> {
-    let mut key = String::new();
-    let mut continuing = false;
-    for component in components {
-        let name = component.to_str()?;
-        if !continuing && !key.is_empty() {
-            key.push('/');
-        }
-        match name.strip_prefix(CONTINUES) {
-            Some(part) => {
-                key.push_str(part);
-                continuing = true;
-            }
-            None => {
-                key.push_str(name);
-                continuing = false;
-            }
-        }
-    }
-    (!continuing).then_some(key)
+/// What the entry `name` of a folder below `objects/` stands for, given the
+/// key prefix that folder stands for: a blob's key, or for a folder
+/// (`is_folder`) the prefix of every key below it. `None` for a name no key
+/// could have produced (not UTF-8, or a file named like a continuation).
+pub(crate) fn child_key(prefix: &str, name: &OsStr, is_folder: bool) -> Option<String> {
+    let name = name.to_str()?;
+    let (part, slash) = match (name.strip_prefix(CONTINUES), is_folder) {
+        (Some(part), true) => (part, ""),
+        (Some(_), false) => return None,
+        (None, true) => (name, "/"),
+        (None, false) => (name, ""),
+    };
+    // Listings build one of these per name they read; no formatting machinery.
+    let mut key = String::with_capacity(prefix.len() + part.len() + slash.len());
+    key.push_str(prefix);
+    key.push_str(part);
+    key.push_str(slash);
+    Some(key)
 }
 
 #[cfg(test)]
@@ -138,13 +140,18 @@ mod tests {
                 assert!(component.len() <= MAX_NAME, "{component:?}");
             }
             let components: Vec<&OsStr> = rel.iter().collect();
-            assert_eq!(key_of(&components).as_deref(), Some(key.as_str()));
+            let (file, folders) = components.split_last().expect("a file name");
+            let prefix = folders.iter().try_fold(String::new(), |prefix, folder| {
+                child_key(&prefix, folder, true)
+            });
+            let back = prefix.and_then(|prefix| child_key(&prefix, file, false));
+            assert_eq!(back.as_deref(), Some(key.as_str()));
         }
     }
 
     #[test]
     fn paths_stay_below_their_tree() {
-        let layout = Layout::new(PathBuf::from("/r"));
+        let layout = Layout::new(PathBuf::from("/r"), Fsync::Always);
         let p = layout.object("%2e%2e/..\\x");
         assert_eq!(p, PathBuf::from("/r/objects/%2e%2e/..\\x"));
         assert!(p

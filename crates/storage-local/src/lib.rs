@@ -1,23 +1,35 @@
 //! The local filesystem adapter: blobs as plain files under one root.
 //!
 //! ```text
-//! <root>/objects/<key>   the bytes, browsable by hand
-//! <root>/meta/<key>      a JSON sidecar: content type, cache-control,
-//!                        content-disposition, user metadata, etag
+//! <root>/objects/<key>   the bytes, browsable by hand, with their properties
+//!                        (content type, cache-control, content-disposition,
+//!                        user metadata, etag) in the extended attribute
+//!                        `user.blobstore`
+//! <root>/meta/<key>      a JSON sidecar instead, where the filesystem refuses
+//!                        such attributes, and in stores written before them
 //! <root>/tmp/            uploads in progress
 //! <root>/locks/          lock stripes for writers
 //! ```
 //!
 //! What a user can rely on:
-//! - **Writes are atomic.** Bytes stream into `tmp/`, are flushed, then
-//!   renamed into place; a crash, a killed process or a dropped future leaves
-//!   the old blob or the new one, never part of one. An interrupted upload
+//! - **Writes are atomic.** Bytes stream into `tmp/`, get their properties
+//!   attached, are flushed, then renamed into place (two fsyncs per write:
+//!   the file and its folder); a crash, a killed process or a dropped future
+//!   leaves the old blob or the new one, never part of one. An interrupted upload
 //!   leaves a file in `tmp/` only; each writer holds a lock on its file, so
 //!   files whose writer died are reclaimed when the store is next opened and
 //!   by puts (at most once a minute per store), and a live writer's file is
 //!   never touched (see the `temp` module).
+//! - **Durability is a setting** ([`Fsync`], `LOCAL_STORAGE_FSYNC`):
+//!   with `always` (the default) a write that returned is on disk, flushed
+//!   with `fsync`, and survives a power cut; with `never` nothing is flushed,
+//!   writes stay atomic but a machine crash may undo the last seconds of
+//!   them. For caches, tests and scratch stores.
 //! - **Metadata always matches the bytes**, even while another process
-//!   writes (see the `sidecar` module).
+//!   writes: they are published by the same rename, and read from the same
+//!   open file (see the `attached` and `sidecar` modules). A file changed in
+//!   place by hand loses its recorded properties rather than keeping an etag
+//!   that no longer describes it.
 //! - **`PutMode::Create` and `IfMatch` are race-free between processes**:
 //!   writers of one key serialise on an `flock`.
 //! - **Keys cannot escape the root**: each key segment becomes one file name
@@ -27,8 +39,12 @@
 //!   filesystem cannot hold a file and a directory of one name, so the second
 //!   write fails with `Unsupported`, and
 //!   [`Capabilities::file_and_folder_same_name`] is false.
-//! - Listing walks the prefix's folder on every page: right for development
-//!   stores, slow for millions of blobs.
+//! - **Listing pages cost what the page needs**: folders are merged in key
+//!   order, those before the cursor are skipped, the walk stops one entry
+//!   past the page, and only the blobs returned are opened (see the `walk`
+//!   module). The names of each folder a page reaches are still read whole,
+//!   so millions of blobs in one folder make every page read millions of
+//!   names; spread them over folders (`2024/06/…`).
 //! - **Nothing under the root is followed out of it**: every path is opened
 //!   one component at a time relative to its parent folder, without
 //!   following symbolic links. A link anywhere under the root (in place of a
@@ -36,9 +52,10 @@
 //!   writes, deletes, copies and listings that reach it fail with
 //!   `Forbidden`, naming the link's path; replace it with a real file or
 //!   folder. The root itself may be reached through links.
-//! - **A damaged sidecar is an error, not a silent loss of metadata**: `head`,
-//!   `get` and `list` name the file and the fix; a put over the key repairs
-//!   it. A blob with no sidecar (placed by hand) gets derived properties.
+//! - **Damaged properties are an error, not a silent loss of metadata**:
+//!   `head`, `get` and `list` name the file (attribute or sidecar) and the
+//!   fix; a put over the key repairs them. A blob with none (placed by hand)
+//!   gets derived properties.
 //! - I/O errors name the path below the root they hit; permission errors say
 //!   to check the permissions and ownership of the root (`LOCAL_STORAGE_PATH`).
 //!   The adapter needs a Unix system (`openat`, `flock`).
@@ -59,11 +76,15 @@
 //! # Ok(()) }
 //! ```
 
+mod attached;
 mod beneath;
 mod config;
+mod durable;
 mod fsops;
 mod layout;
 mod lock;
+mod props;
+mod range;
 mod read;
 mod remove;
 mod sidecar;
@@ -85,13 +106,14 @@ use futures::StreamExt;
 use storage_core::driver::Driver;
 use storage_core::{
     Blob, BlobKey, BlobMeta, Body, Capabilities, CopyOptions, Error, GetOptions, ListOptions,
-    ListPage, Provider, PutOptions, Result, SignOptions, SignedRequest,
+    ListPage, Provider, PutMode, PutOptions, Result, SignOptions, SignedRequest,
 };
 
 pub use config::{
     LocalConfig, BASE_URL_VAR, DEFAULT_BASE_URL, DEFAULT_ROOT, MIN_SIGNING_KEY_BYTES, PATH_VAR,
     SIGNING_KEY_VAR,
 };
+pub use durable::{Fsync, FSYNC_VAR};
 pub use sign::{Grant, Refusal, Signer};
 
 use fsops::blocking;
@@ -123,7 +145,7 @@ impl LocalStore {
         };
         create_private_dir(&config.root).map_err(bad_root)?;
         let root = config.root.canonicalize().map_err(bad_root)?;
-        let layout = Layout::new(root);
+        let layout = Layout::new(root, config.fsync);
         beneath::prepare(&layout)?;
         temp::sweep(&layout);
         let signer = Signer::new(config.signing_key.as_ref(), &config.base_url)?;
@@ -171,28 +193,42 @@ impl Driver for LocalStore {
     }
 
     async fn write_blob(&self, key: &BlobKey, body: Body, opts: PutOptions) -> Result<BlobMeta> {
-        let layout = (*self.layout).clone();
-        {
-            let (layout, key, mode) = (layout.clone(), key.clone(), opts.mode.clone());
+        let (layout, key) = (self.layout.clone(), key.clone());
+        let props = write::props_for(&key, &opts);
+        let mode = opts.mode;
+        if let Some(bytes) = body.as_bytes().cloned() {
+            // The whole body is at hand: one trip to the blocking pool.
+            return blocking(move || {
+                write::precheck(&layout, &key, &mode)?;
+                let new = write::spool_bytes(&layout, &key, &bytes, props)?;
+                write::commit(&layout, &key, new, &mode)
+            })
+            .await;
+        }
+        if mode != PutMode::Overwrite {
+            let (layout, key, mode) = (layout.clone(), key.clone(), mode.clone());
             blocking(move || write::precheck(&layout, &key, &mode)).await?;
         }
-        let data = write::spool(&layout, key, body).await?;
-        let props = write::props_for(key, &opts);
-        write::commit(layout, key.clone(), data, props, opts.mode).await
+        let tmp = write::spool(&layout, &key, body).await?;
+        blocking(move || {
+            let new = write::finish(&layout, tmp, props, &key)?;
+            write::commit(&layout, &key, new, &mode)
+        })
+        .await
     }
 
     async fn read_blob(&self, key: &BlobKey, opts: GetOptions) -> Result<Blob> {
         let (meta, range, contents) = {
             let (layout, key, range) = (self.layout.clone(), key.clone(), opts.range);
-            blocking(move || read::open_range(&layout, &key, range)).await?
+            blocking(move || range::open_range(&layout, &key, range)).await?
         };
         opts.check_conditions(&meta.etag)?;
         let body = match contents {
-            read::Contents::Inline(bytes) if bytes.is_empty() => futures::stream::empty().boxed(),
-            read::Contents::Inline(bytes) => {
+            range::Contents::Inline(bytes) if bytes.is_empty() => futures::stream::empty().boxed(),
+            range::Contents::Inline(bytes) => {
                 futures::stream::once(async move { Ok(bytes) }).boxed()
             }
-            read::Contents::File(file) => read::stream_file(file, range.end - range.start, key),
+            range::Contents::File(file, rel) => range::stream_file(file, range.clone(), key, rel),
         };
         Ok(Blob::new(meta, range, body))
     }
@@ -213,12 +249,13 @@ impl Driver for LocalStore {
     }
 
     async fn copy_blob(&self, from: &BlobKey, to: &BlobKey, opts: CopyOptions) -> Result<BlobMeta> {
-        let layout = (*self.layout).clone();
-        let (src, dst, mode) = (from.clone(), to.clone(), opts.mode.clone());
-        let (data, mut props) =
-            blocking(move || write::spool_copy(&layout, &src, &dst, &mode)).await?;
-        props.etag = sidecar::Props::new_etag();
-        write::commit((*self.layout).clone(), to.clone(), data, props, opts.mode).await
+        let layout = self.layout.clone();
+        let (src, dst, mode) = (from.clone(), to.clone(), opts.mode);
+        blocking(move || {
+            let new = write::spool_copy(&layout, &src, &dst, &mode)?;
+            write::commit(&layout, &dst, new, &mode)
+        })
+        .await
     }
 
     async fn sign_blob(&self, key: &BlobKey, opts: SignOptions) -> Result<SignedRequest> {

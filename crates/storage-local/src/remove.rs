@@ -39,7 +39,7 @@ pub(crate) fn delete(layout: &Layout, key: &BlobKey) -> Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_error(e, &parent.rel(), k, "deleting the blob")),
         }
-        parent.dir().sync();
+        layout.fsync.dir(parent.dir());
         parent.prune();
     }
     if let (Some(parent), Some(FileType::RegularFile)) = (&sidecar, sidecar_type) {

@@ -1,5 +1,13 @@
 //! The sidecar: a blob's properties, kept beside its bytes and tied to them.
 //!
+//! Blobs keep their properties on the data file itself (see the `attached`
+//! module). A sidecar is written only where the filesystem refuses that
+//! (no user extended attributes, or properties larger than it holds), and
+//! read for data files without an attribute: those of such filesystems, of
+//! stores written before attributes, and files placed by hand. A put over a
+//! key whose version had a sidecar removes it once the new version, with
+//! its attribute, is in place.
+//!
 //! A write renames the bytes into place after the sidecar, so the two files
 //! can never change together. Each sidecar therefore lists the new version
 //! and the one it replaces, each tagged with the [`Identity`] of its data
@@ -18,98 +26,18 @@
 //!   repair it; falling back would silently drop metadata and change the
 //!   etag. A put over the key (`Overwrite`) replaces it.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rustix::fs::{FileType, Stat};
+use rustix::fs::FileType;
 use serde::{Deserialize, Serialize};
-use storage_core::{infer_content_type, BlobKey, BlobMeta, Error, ErrorKind, Provider, Result};
+use storage_core::{BlobKey, Error, ErrorKind, Provider, Result};
 
 use crate::beneath::walk;
+use crate::durable::Fsync;
 use crate::fsops::{io_error, place};
 use crate::layout::{relative, Layout, META};
+use crate::props::{Identity, Props};
 use crate::temp::TempFile;
-
-/// Which data file a sidecar entry describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Identity {
-    ino: u64,
-    size: u64,
-    mtime_ns: u128,
-}
-
-impl Identity {
-    pub(crate) fn of(stat: &Stat) -> Self {
-        // The field types differ between platforms; i128 holds them all.
-        let nanos = i128::from(stat.st_mtime) * 1_000_000_000 + i128::from(stat.st_mtime_nsec);
-        Identity {
-            ino: u64::try_from(i128::from(stat.st_ino)).unwrap_or(0),
-            size: u64::try_from(i128::from(stat.st_size)).unwrap_or(0),
-            mtime_ns: u128::try_from(nanos).unwrap_or(0),
-        }
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.size
-    }
-
-    pub(crate) fn modified(&self) -> SystemTime {
-        let nanos = u64::try_from(self.mtime_ns).unwrap_or(u64::MAX);
-        UNIX_EPOCH + Duration::from_nanos(nanos)
-    }
-
-    /// The etag of a file that has no sidecar entry (dropped in by hand):
-    /// stable while the file is unchanged.
-    fn derived_etag(&self) -> String {
-        format!("\"{:x}-{:x}-{:x}\"", self.ino, self.size, self.mtime_ns)
-    }
-}
-
-/// The properties of one version of a blob.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Props {
-    pub(crate) etag: String,
-    pub(crate) content_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) cache_control: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) content_disposition: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) metadata: BTreeMap<String, String>,
-}
-
-impl Props {
-    /// A fresh random etag, quoted as in HTTP.
-    pub(crate) fn new_etag() -> String {
-        format!("\"{:032x}\"", fastrand::u128(..))
-    }
-
-    pub(crate) fn into_meta(self, key: &BlobKey, identity: Identity) -> BlobMeta {
-        let mut meta = BlobMeta::new(
-            key.clone(),
-            identity.size(),
-            self.etag,
-            identity.modified(),
-            self.content_type,
-        );
-        meta.cache_control = self.cache_control;
-        meta.content_disposition = self.content_disposition;
-        meta.metadata = self.metadata;
-        meta
-    }
-
-    /// Properties for a data file no sidecar describes.
-    pub(crate) fn derived(key: &BlobKey, identity: Identity) -> Self {
-        Props {
-            etag: identity.derived_etag(),
-            content_type: infer_content_type(key),
-            cache_control: None,
-            content_disposition: None,
-            metadata: BTreeMap::new(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Version {
@@ -185,12 +113,12 @@ impl Sidecar {
     }
 
     /// Writes the sidecar to `tmp`, flushed to disk, ready to be renamed.
-    pub(crate) fn write_to(&self, tmp: &TempFile, key: &str) -> Result<()> {
+    pub(crate) fn write_to(&self, tmp: &TempFile, fsync: Fsync, key: &str) -> Result<()> {
         let failed = |e| io_error(e, &tmp.rel(), key, "writing the sidecar");
         let bytes = serde_json::to_vec(self).map_err(|e| failed(std::io::Error::other(e)))?;
         let mut file = tmp.file();
         file.write_all(&bytes).map_err(failed)?;
-        file.sync_all().map_err(failed)
+        fsync.file(file).map_err(failed)
     }
 }
 

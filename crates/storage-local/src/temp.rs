@@ -94,18 +94,30 @@ impl TempFile {
     /// Renames the file to `key`'s place below the fixed folder `top`,
     /// creating its folders; retried when a concurrent delete prunes one of
     /// them in between. Returns the folders, to flush.
-    pub(crate) fn rename_to(mut self, layout: &Layout, top: &str, key: &str) -> Result<Parent> {
-        let rel = relative(key);
+    pub(crate) fn rename_to(self, layout: &Layout, top: &str, key: &str) -> Result<Parent> {
+        let parent = create_parent(layout, top, &relative(key), key)?;
+        self.rename_into(layout, top, key, parent)
+    }
+
+    /// [`TempFile::rename_to`], into the folders `parent` the caller
+    /// already opened for `key`.
+    pub(crate) fn rename_into(
+        mut self,
+        layout: &Layout,
+        top: &str,
+        key: &str,
+        mut parent: Parent,
+    ) -> Result<Parent> {
         let mut attempts = 0;
         loop {
-            let parent = create_parent(layout, top, &rel, key)?;
             match self.dir.rename(&self.name, parent.dir(), &parent.name) {
                 Ok(()) => {
                     self.keep = true;
                     return Ok(parent);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < ATTEMPTS => {
-                    attempts += 1
+                    attempts += 1;
+                    parent = create_parent(layout, top, &relative(key), key)?;
                 }
                 Err(e)
                     if matches!(
@@ -147,10 +159,13 @@ pub(crate) fn sweep(layout: &Layout) -> usize {
     let Ok(dir) = Dir::top(layout, TMP, "") else {
         return 0;
     };
-    let Ok(names) = dir.names("") else {
+    let Ok(entries) = dir.entries("") else {
         return 0;
     };
-    let reclaimed = names.iter().filter(|name| reclaim_one(&dir, name)).count();
+    let reclaimed = entries
+        .iter()
+        .filter(|(name, _)| reclaim_one(&dir, name))
+        .count();
     if reclaimed > 0 {
         tracing::info!(
             root = %layout.root.display(),
@@ -208,7 +223,7 @@ mod tests {
 
     fn layout() -> (tempfile::TempDir, Layout) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let layout = Layout::new(dir.path().to_path_buf());
+        let layout = Layout::new(dir.path().to_path_buf(), crate::durable::Fsync::Always);
         crate::beneath::prepare(&layout).expect("prepare");
         (dir, layout)
     }

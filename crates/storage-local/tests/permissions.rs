@@ -71,6 +71,8 @@ fn an_unreadable_folder_names_itself_and_the_root_setting() {
         // Everything open to `nobody` but the one folder, which root keeps.
         chmod(dir.path(), 0o755);
         chmod(&root, 0o755);
+        // `meta/public` exists only where a blob keeps a sidecar (a
+        // filesystem without user extended attributes).
         for sub in [
             "objects",
             "meta",
@@ -79,7 +81,9 @@ fn an_unreadable_folder_names_itself_and_the_root_setting() {
             "objects/public",
             "meta/public",
         ] {
-            chmod(&root.join(sub), 0o777);
+            if root.join(sub).exists() {
+                chmod(&root.join(sub), 0o777);
+            }
         }
         for stripe in std::fs::read_dir(root.join("locks"))
             .expect("locks")

@@ -10,6 +10,8 @@ use futures::TryStreamExt;
 use storage_core::{BlobStore, BlobStoreExt, CopyOptions, ErrorKind, ListOptions};
 use storage_local::{LocalConfig, LocalStore};
 
+mod support;
+
 const SECRET: &str = "host secret, must never be served";
 
 /// Every path below `dir` with its content (`None` for folders), links
@@ -214,10 +216,13 @@ async fn dangling_links_create_nothing_where_they_point() {
     assert_eq!(snapshot(&f.outside), before, "something created outside");
 }
 
+/// Sidecars are read for blobs of stores written before properties moved
+/// onto the data file, like this one.
 #[tokio::test]
 async fn a_linked_sidecar_is_refused() {
     let f = fixture().await;
-    f.store.put_bytes("k", "data").await.expect("put");
+    let props = serde_json::json!({ "etag": "\"old\"", "content_type": "text/plain" });
+    support::write_old_format(&f.root, "k", b"data", props);
     std::fs::remove_file(f.root.join("meta/k")).expect("rm sidecar");
     symlink(f.outside.join("secret"), f.root.join("meta/k")).expect("plant");
     let before = snapshot(&f.outside);
@@ -231,6 +236,39 @@ async fn a_linked_sidecar_is_refused() {
     );
     // The refused delete left the blob whole.
     assert!(f.root.join("objects/k").is_file());
+    assert_eq!(snapshot(&f.outside), before, "something changed outside");
+}
+
+/// A blob that carries its own properties never reads `meta/`, so a link
+/// there is not followed by reads; a delete, which looks at both files,
+/// still refuses it.
+#[tokio::test]
+async fn a_link_beside_a_blob_with_its_own_properties_is_never_followed() {
+    let f = fixture().await;
+    let put = f
+        .store
+        .put_bytes_with(
+            "k",
+            "data",
+            storage_core::PutOptions::new().metadata("m", "1"),
+        )
+        .await
+        .expect("put");
+    if f.root.join("meta/k").exists() {
+        // This filesystem keeps properties in sidecars; the test above covers it.
+        return;
+    }
+    symlink(f.outside.join("secret"), f.root.join("meta/k")).expect("plant");
+    let before = snapshot(&f.outside);
+    let head = f.store.head(&key(&f.store, "k")).await.expect("head");
+    assert_eq!(head.etag, put.etag);
+    assert_eq!(head.metadata.get("m").map(String::as_str), Some("1"));
+    assert_eq!(f.store.get_bytes("k").await.expect("get"), "data");
+    assert_refused(
+        f.store.delete(&key(&f.store, "k")).await,
+        "meta/k",
+        "delete",
+    );
     assert_eq!(snapshot(&f.outside), before, "something changed outside");
 }
 
