@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -181,18 +180,10 @@ async fn conditional_copy_of_many_blocks_streams_the_source() {
 async fn counted_store() -> (FaultProxy, AzureStore) {
     let direct = common::fresh_config().await;
     let azurite = common::azurite().await;
-    let endpoint = azurite.blob_endpoint();
-    let upstream: SocketAddr = endpoint
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|authority| authority.parse().ok())
-        .unwrap_or_else(|| panic!("Azurite's endpoint {endpoint} is not http://IP:PORT/…"));
-    let proxy = FaultProxy::start(upstream, FaultPlan::none())
+    let (proxy, cs) = azurite
+        .behind_proxy(FaultPlan::none())
         .await
-        .expect("proxy");
-    let cs = azurite
-        .connection_string()
-        .replace(endpoint, &format!("{}/devstoreaccount1", proxy.url()));
+        .unwrap_or_else(|e| panic!("{e}"));
     let container = direct.container().to_string();
     let config = AzureConfig::from_lookup(|var| match var {
         "AZURE_STORAGE_CONNECTION_STRING" => Some(cs.clone()),

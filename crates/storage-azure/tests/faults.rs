@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -45,20 +44,12 @@ fn fast_policy() -> RetryPolicy {
 async fn rig(plan: FaultPlan, policy: RetryPolicy, part_size: usize) -> Rig {
     let direct_config = common::fresh_config().await;
     let azurite = common::azurite().await;
-    let endpoint = azurite.blob_endpoint();
-    let upstream: SocketAddr = endpoint
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|authority| authority.parse().ok())
-        .unwrap_or_else(|| panic!("Azurite's endpoint {endpoint} is not http://IP:PORT/…"));
     // Nothing is exempted: the container already exists, and listing
     // blobs (`?restype=container&comp=list`) must meet the faults too.
-    let proxy = FaultProxy::start(upstream, plan)
+    let (proxy, cs) = azurite
+        .behind_proxy(plan)
         .await
-        .expect("fault proxy");
-    let cs = azurite
-        .connection_string()
-        .replace(endpoint, &format!("{}/devstoreaccount1", proxy.url()));
+        .unwrap_or_else(|e| panic!("{e}"));
     let container = direct_config.container().to_string();
     let config = AzureConfig::from_lookup(|var| match var {
         "AZURE_STORAGE_CONNECTION_STRING" => Some(cs.clone()),

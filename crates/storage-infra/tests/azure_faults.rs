@@ -2,7 +2,6 @@
 //! policy carries reads and idempotent writes over 503s, 429s and resets,
 //! and never sends a container create twice.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use storage_azure::AzureConfig;
@@ -15,18 +14,10 @@ use storage_testkit::fault_proxy::{Fault, FaultPlan, FaultProxy, Rule};
 
 async fn proxied(plan: FaultPlan) -> (FaultProxy, AzureBackend) {
     let azurite = Azurite::shared().unwrap_or_else(|e| panic!("{e}"));
-    let endpoint = azurite.blob_endpoint();
-    let upstream: SocketAddr = endpoint
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|authority| authority.parse().ok())
-        .unwrap_or_else(|| panic!("Azurite's endpoint {endpoint} is not http://IP:PORT/…"));
-    let proxy = FaultProxy::start(upstream, plan)
+    let (proxy, cs) = azurite
+        .behind_proxy(plan)
         .await
-        .expect("fault proxy");
-    let cs = azurite
-        .connection_string()
-        .replace(endpoint, &format!("{}/devstoreaccount1", proxy.url()));
+        .unwrap_or_else(|e| panic!("{e}"));
     let config = AzureConfig::from_lookup(|var| {
         (var == "AZURE_STORAGE_CONNECTION_STRING").then(|| cs.clone())
     })

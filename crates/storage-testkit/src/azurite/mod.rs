@@ -133,6 +133,38 @@ impl Azurite {
         )
     }
 
+    /// A [`FaultProxy`](crate::fault_proxy::FaultProxy) in front of this
+    /// Azurite, applying `plan`, and a connection string whose requests go
+    /// through it (same account and key).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), storage_testkit::azurite::AzuriteError> {
+    /// use storage_testkit::{azurite::Azurite, fault_proxy::FaultPlan};
+    /// let (proxy, connection_string) = Azurite::shared()?.behind_proxy(FaultPlan::none()).await?;
+    /// assert!(connection_string.contains(&proxy.url()));
+    /// # Ok(()) }
+    /// ```
+    pub async fn behind_proxy(
+        &self,
+        plan: crate::fault_proxy::FaultPlan,
+    ) -> Result<(crate::fault_proxy::FaultProxy, String), AzuriteError> {
+        let endpoint = self.blob_endpoint();
+        let upstream: std::net::SocketAddr = endpoint
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|authority| authority.parse().ok())
+            .ok_or_else(|| {
+                AzuriteError(format!("its endpoint {endpoint} is not http://IP:PORT/…"))
+            })?;
+        let proxy = crate::fault_proxy::FaultProxy::start(upstream, plan)
+            .await
+            .map_err(|e| AzuriteError(format!("the fault proxy did not start: {e}")))?;
+        let cs = self
+            .connection_string()
+            .replace(endpoint, &format!("{}/{ACCOUNT}", proxy.url()));
+        Ok((proxy, cs))
+    }
+
     /// Creates a container that no other test in this run uses, and returns
     /// its name.
     pub async fn fresh_container(&self) -> Result<String, AzuriteError> {
