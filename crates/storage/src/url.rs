@@ -3,7 +3,7 @@
 //!
 //! | URL | store |
 //! |---|---|
-//! | `file:///abs/dir` | local disk rooted at `/abs/dir`; `LOCAL_STORAGE_BASE_URL` and `LOCAL_STORAGE_SIGNING_KEY` still apply |
+//! | `file:///abs/dir` | local disk rooted at `/abs/dir`; `LOCAL_STORAGE_BASE_URL`, `LOCAL_STORAGE_SIGNING_KEY` and `LOCAL_STORAGE_FSYNC` still apply |
 //! | `memory://` | a new, empty in-memory store |
 //! | `azure://container` | Azure (or Azurite) with this container; credentials from the `AZURE_*` variables |
 //! | `vercel://` | Vercel Blob (or the emulator) from `BLOB_READ_WRITE_TOKEN` and friends |
