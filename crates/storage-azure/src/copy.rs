@@ -12,7 +12,6 @@ use reqwest::Method;
 use storage_core::retry::Idempotency;
 use storage_core::{BlobKey, BlobMeta, Error, ErrorKind, Provider, PutMode, Result};
 
-use crate::delete::container_missing;
 use crate::error::{Op, ServiceAnswer};
 use crate::read;
 use crate::rest::{header_value, Request, Rest};
@@ -57,7 +56,7 @@ pub(crate) async fn copy(
     let answer = match sent {
         Ok(headers) => headers,
         // The destination's conditions answer 409/412; a 404 is the source.
-        Err(e) if is_404(&e) && !container_missing(&e) => {
+        Err(e) if is_404(&e) && !ServiceAnswer::container_missing(&e) => {
             return Err(Error::new(ErrorKind::NotFound, Provider::Azure)
                 .with_key(from.as_str())
                 .with_message("copy failed: the source blob does not exist")

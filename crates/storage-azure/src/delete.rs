@@ -27,12 +27,7 @@ pub(crate) async fn delete(rest: &Rest, url: &url::Url, key: &BlobKey) -> Result
         .await;
     match sent {
         Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() && !container_missing(&e) => Ok(()),
+        Err(e) if e.is_not_found() && !ServiceAnswer::container_missing(&e) => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-/// Whether `err` is the service saying the container does not exist.
-pub(crate) fn container_missing(err: &storage_core::Error) -> bool {
-    ServiceAnswer::of(err).is_some_and(|a| a.code.as_deref() == Some("ContainerNotFound"))
 }

@@ -148,6 +148,11 @@ impl ServiceAnswer {
     pub(crate) fn of(err: &Error) -> Option<&ServiceAnswer> {
         std::error::Error::source(err).and_then(|s| s.downcast_ref::<ServiceAnswer>())
     }
+
+    /// Whether `err` is the service saying the container does not exist.
+    pub(crate) fn container_missing(err: &Error) -> bool {
+        Self::of(err).is_some_and(|a| a.code.as_deref() == Some("ContainerNotFound"))
+    }
 }
 
 /// Hides signatures in every URL-like word of `text`, and cuts very long

@@ -68,7 +68,6 @@ pub use connection_string::{
 };
 
 use crate::delegation::DelegationCache;
-use crate::delete::container_missing;
 use crate::error::tag;
 use crate::read::Ask;
 use crate::rest::Rest;
@@ -142,8 +141,7 @@ impl AzureStore {
     }
 
     fn url(&self, key: &BlobKey) -> Result<url::Url> {
-        let config = self.config();
-        blob_url(config.endpoint(), config.container(), key)
+        blob_url(&self.inner.container_url, key)
     }
 }
 
@@ -247,7 +245,7 @@ impl AzureStore {
         }
         let probe = ListOptions::new().limit(1);
         match list::page(self.rest(), &self.inner.container_url, &probe).await {
-            Err(listed) if container_missing(&listed) => listed,
+            Err(listed) if error::ServiceAnswer::container_missing(&listed) => listed,
             _ => not_found,
         }
     }

@@ -50,19 +50,18 @@ fn op_for(mode: &PutMode) -> Op {
     }
 }
 
-/// The URL of `key` in `container` under `endpoint`, its segments encoded
-/// exactly as object_store encodes them, so reads find what was written.
-pub(crate) fn blob_url(endpoint: &str, container: &str, key: &BlobKey) -> Result<url::Url> {
+/// The URL of `key` in the container at `container`, its segments encoded
+/// exactly as object_store encodes them, so blobs written by earlier
+/// versions (and by object_store) are found under the same names.
+pub(crate) fn blob_url(container: &url::Url, key: &BlobKey) -> Result<url::Url> {
     let path = Path::parse(key.as_str()).map_err(|e| {
         Error::new(ErrorKind::InvalidKey, Provider::Azure)
             .with_key(key.as_str())
             .with_message(e.to_string())
     })?;
-    let mut url = endpoint_url(endpoint)?;
+    let mut url = container.clone();
     url.path_segments_mut()
         .map_err(|()| no_path())?
-        .pop_if_empty()
-        .push(container)
         .extend(path.parts());
     Ok(url)
 }
