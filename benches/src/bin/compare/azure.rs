@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use futures::future::BoxFuture;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use hmac::{Hmac, Mac};
 use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::{ClientOptions, ObjectStore};
@@ -515,26 +515,6 @@ pub async fn azurite() -> Fallible<&'static Azurite> {
         .map_err(|e| e.to_string())
 }
 
-/// Fills `container` with `keys` small blobs under [`LIST_PREFIX`].
-async fn fill_fixture(store: Arc<AzureStore>, keys: usize) -> Fallible<()> {
-    let blob = measure::payload(64);
-    futures::stream::iter(0..keys)
-        .map(|i| {
-            let (store, blob) = (store.clone(), blob.clone());
-            async move {
-                let k = format!("{LIST_PREFIX}{i:05}.bin");
-                store
-                    .put_bytes(&k, blob)
-                    .await
-                    .map(drop)
-                    .map_err(|e| format!("filling the listing container: put {k}: {e}"))
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<()>()
-        .await
-}
-
 /// Runs every Azure row and returns them in report order.
 pub async fn run(rounds: usize, quick: bool) -> Fallible<(Vec<Row>, Vec<String>)> {
     let azurite = azurite().await?;
@@ -574,7 +554,13 @@ pub async fn run(rounds: usize, quick: bool) -> Fallible<(Vec<Row>, Vec<String>)
     }
     let keys = measure::list_keys(quick);
     eprintln!("  filling the Azure listing container with {keys} blobs");
-    fill_fixture(Arc::new(backend.ours(&fixture)?), keys).await?;
+    measure::fill_listing(
+        Arc::new(backend.ours(&fixture)?),
+        LIST_PREFIX,
+        keys,
+        "the listing container",
+    )
+    .await?;
     rows.push(measure::list_row("azure:", &contenders, keys, rounds).await);
     backend.delete_container(&fixture).await?;
     Ok((rows, notes))

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::ObjectStore;
 use storage::local::{LocalConfig, LocalStore, PATH_VAR};
@@ -71,11 +71,10 @@ impl Contender for Ours {
     }
     fn caveat(&self, op: Op, _size: usize) -> Option<String> {
         match op {
-            Op::Put if !self.fsync => Some(format!(
-                "{FSYNC_VAR}=never is passed; a storage-local without the setting ignores it and \
-                 still fsyncs"
-            )),
-            Op::Put => Some("fsyncs data, sidecar and folders".into()),
+            Op::Put if !self.fsync => {
+                Some(format!("{FSYNC_VAR}=never: temp file + rename, no fsync"))
+            }
+            Op::Put => Some("fsyncs the file (properties in its xattr) and folder".into()),
             _ => None,
         }
     }
@@ -404,28 +403,6 @@ impl Contender for OpenDalFs {
     }
 }
 
-/// Fills the fixture store with `keys` small blobs under [`LIST_PREFIX`],
-/// through our store so that each has its sidecar; the other contenders
-/// list the same files in its `objects/` folder.
-async fn fill_fixture(store: &Arc<LocalStore>, keys: usize) -> Fallible<()> {
-    let blob = measure::payload(64);
-    futures::stream::iter(0..keys)
-        .map(|i| {
-            let (store, blob) = (store.clone(), blob.clone());
-            async move {
-                let k = format!("{LIST_PREFIX}{i:05}.bin");
-                store
-                    .put_bytes(&k, blob)
-                    .await
-                    .map(drop)
-                    .map_err(|e| format!("filling the listing fixture: put {k}: {e}"))
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<()>()
-        .await
-}
-
 /// Runs every local row and returns them in report order.
 pub async fn run(rounds: usize, quick: bool) -> Fallible<(Vec<Row>, Vec<String>)> {
     let scratch = tempfile::Builder::new()
@@ -443,7 +420,7 @@ pub async fn run(rounds: usize, quick: bool) -> Fallible<(Vec<Row>, Vec<String>)
          that over all of them"
             .to_string(),
         "the listing fixture is written once by our store; the others list the same files in \
-         its objects/ folder, while ours also reads each blob's sidecar"
+         its objects/ folder, while ours also reads each blob's properties and sorts by key"
             .to_string(),
     ];
     let fixture_root = scratch.path().join("list-fixture");
@@ -489,7 +466,10 @@ pub async fn run(rounds: usize, quick: bool) -> Fallible<(Vec<Row>, Vec<String>)
         }
         if !fsync {
             eprintln!("  filling the local listing fixture with {keys} blobs");
-            fill_fixture(&fixture, keys).await?;
+            // Written through our store; the other contenders list the same
+            // files in its `objects/` folder.
+            measure::fill_listing(fixture.clone(), LIST_PREFIX, keys, "the listing fixture")
+                .await?;
             rows.push(measure::list_row("local:", &contenders, keys, rounds).await);
         }
     }

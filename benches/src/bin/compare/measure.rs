@@ -407,3 +407,29 @@ where
     .await?;
     Ok(PutGet { put, get })
 }
+
+/// Fills `prefix` of `store` with `keys` small blobs (`{prefix}00000.bin` …)
+/// for a listing row; `what` names the fixture in errors.
+pub async fn fill_listing<S>(store: Arc<S>, prefix: &str, keys: usize, what: &str) -> Fallible<()>
+where
+    S: storage::BlobStore + ?Sized + 'static,
+{
+    use futures::{StreamExt, TryStreamExt};
+    use storage::BlobStoreExt;
+    let blob = payload(64);
+    futures::stream::iter(0..keys)
+        .map(|i| {
+            let (store, blob) = (store.clone(), blob.clone());
+            async move {
+                let k = format!("{prefix}{i:05}.bin");
+                store
+                    .put_bytes(&k, blob)
+                    .await
+                    .map(drop)
+                    .map_err(|e| format!("filling {what}: put {k}: {e}"))
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<()>()
+        .await
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use storage::vercel::{Access, VercelConfig, VercelStore};
 use storage::{BlobStoreExt, ListOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -210,26 +210,6 @@ pub async fn clear(store: &VercelStore, tag: &str) -> Fallible<()> {
         .map_err(|e| format!("deleting the blobs under {tag}/: {e}"))
 }
 
-/// Fills [`LIST_PREFIX`] with `keys` small blobs.
-async fn fill_fixture(store: Arc<VercelStore>, keys: usize) -> Fallible<()> {
-    let blob = measure::payload(64);
-    futures::stream::iter(0..keys)
-        .map(|i| {
-            let (store, blob) = (store.clone(), blob.clone());
-            async move {
-                let k = format!("{LIST_PREFIX}{i:05}.bin");
-                store
-                    .put_bytes(&k, blob)
-                    .await
-                    .map(drop)
-                    .map_err(|e| format!("filling the Vercel listing prefix: put {k}: {e}"))
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<()>()
-        .await
-}
-
 /// Runs every Vercel row and returns them in report order. Without Node,
 /// the JS SDK column is left out and a note says why.
 pub async fn run(rounds: usize, quick: bool) -> Fallible<(Vec<Row>, Vec<String>)> {
@@ -258,7 +238,13 @@ pub async fn run(rounds: usize, quick: bool) -> Fallible<(Vec<Row>, Vec<String>)
     }
     let keys = measure::list_keys(quick);
     eprintln!("  filling the Vercel listing prefix with {keys} blobs");
-    fill_fixture(store.clone(), keys).await?;
+    measure::fill_listing(
+        store.clone(),
+        LIST_PREFIX,
+        keys,
+        "the Vercel listing prefix",
+    )
+    .await?;
     rows.push(measure::list_row("vercel:", &contenders, keys, rounds).await);
     clear(&store, LIST_PREFIX.trim_end_matches('/')).await?;
     drop(contenders);
