@@ -134,7 +134,9 @@ pub mod fault_proxy;
 mod fixture;
 pub mod model;
 pub mod node;
+pub mod python;
 mod runner;
+pub mod server_process;
 mod signed_http;
 mod support;
 

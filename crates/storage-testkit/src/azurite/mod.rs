@@ -70,7 +70,7 @@ pub struct Azurite {
 
 enum Running {
     External,
-    Npm(#[allow(dead_code)] process::Process),
+    Npm(#[allow(dead_code)] crate::server_process::ServerProcess),
     #[cfg(feature = "testcontainers")]
     Docker(#[allow(dead_code)] docker::Container),
 }
