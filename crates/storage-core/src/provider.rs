@@ -7,7 +7,8 @@ use std::fmt;
 /// ```
 /// use storage_core::Provider;
 /// assert_eq!(Provider::Local.to_string(), "local");
-/// assert_eq!(Provider::Custom("s3").to_string(), "s3");
+/// assert_eq!(Provider::S3.to_string(), "s3");
+/// assert_eq!(Provider::Custom("ftp").to_string(), "ftp");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -16,6 +17,10 @@ pub enum Provider {
     Azure,
     /// Vercel Blob (or the project's emulator).
     Vercel,
+    /// Amazon S3 or an S3-compatible store (R2, MinIO, an emulator).
+    S3,
+    /// Google Cloud Storage (or an emulator).
+    Gcs,
     /// The local filesystem.
     Local,
     /// The in-memory store.
@@ -30,6 +35,8 @@ impl Provider {
         match self {
             Provider::Azure => "azure",
             Provider::Vercel => "vercel",
+            Provider::S3 => "s3",
+            Provider::Gcs => "gcs",
             Provider::Local => "local",
             Provider::Memory => "memory",
             Provider::Custom(name) => name,
