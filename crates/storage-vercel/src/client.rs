@@ -393,16 +393,19 @@ impl Client {
         Ok(())
     }
 
-    /// `PUT /?pathname=<to>&fromUrl=<blob url of from>`. Not retried: a copy
-    /// that succeeded but whose answer was lost would fail a `Create` retry.
+    /// `PUT /?pathname=<to>&fromUrl=<blob url of from>`. An overwriting copy
+    /// is repeated like an overwriting put (the same source lands again); a
+    /// `Create` or `IfMatch` copy is not, since one that succeeded but whose
+    /// answer was lost would fail its own retry.
     pub(crate) async fn copy(
         &self,
         from: &str,
         to: &str,
         headers: &WriteHeaders,
+        idempotency: Idempotency,
     ) -> Result<PutResult> {
         let from_url = self.blob_url(from);
-        self.send_json("copy", Idempotency::NotIdempotent, |at| {
+        self.send_json("copy", idempotency, |at| {
             let rb = self
                 .api(Method::PUT, "/", at)
                 .query(&[("pathname", to), ("fromUrl", from_url.as_str())]);

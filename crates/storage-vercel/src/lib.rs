@@ -341,10 +341,10 @@ impl Driver for VercelStore {
             .stat_blob(from)
             .await
             .map_err(|e| e.with_key(from.as_str()))?;
-        let (headers, _) = Self::mode_headers(&opts.mode);
+        let (headers, idempotency) = Self::mode_headers(&opts.mode);
         let result = self
             .client
-            .copy(from.as_str(), to.as_str(), &headers)
+            .copy(from.as_str(), to.as_str(), &headers, idempotency)
             .await?;
         // Etags follow content: an unchanged etag means the source we
         // measured is what was copied.

@@ -1,9 +1,10 @@
 //! The Vercel adapter behind the fault-injecting proxy, on the emulator:
 //! under a seeded 20% mix of resets and error statuses every operation that
-//! is safe to repeat still succeeds with identical bytes, creates and copies
-//! are never replayed once forwarded, a cut download resumes (and refuses to
-//! splice a blob that changed), a hung backend times out within the
-//! deadline, chunked answers read whole, and 429s are waited out.
+//! is safe to repeat (overwriting copies included) still succeeds with
+//! identical bytes, creates and `Create` copies are never replayed once
+//! forwarded, a cut download resumes (and refuses to splice a blob that
+//! changed), a hung backend times out within the deadline, chunked answers
+//! read whole, and 429s are waited out.
 
 mod support;
 
@@ -143,28 +144,45 @@ async fn every_operation_survives_a_twenty_percent_fault_mix() {
     let want: BTreeSet<String> = expected.iter().map(|(k, _)| k.clone()).collect();
     assert_eq!(listed, want);
 
-    // Copies are not replayed by this adapter (see client.rs): each either
-    // succeeds with the source's bytes or fails having reached the
-    // emulator at most once.
+    // Overwriting copies are repeated like overwriting puts, so they all
+    // succeed with the source's bytes; `Create` copies reach the emulator
+    // at most once, and one that failed for good was never forwarded or
+    // left nothing but the source's bytes.
     for (i, (from, bytes)) in expected.iter().take(4).enumerate() {
         let to = format!("copied-{i:02}.bin");
-        let outcome = store
+        store
             .copy(
                 &store.key(from).expect("key"),
                 &store.key(&to).expect("key"),
                 CopyOptions::new().mode(PutMode::Overwrite),
             )
+            .await
+            .unwrap_or_else(|e| panic!("overwriting copy to {to}: {e}"));
+        let got = rig.direct.get_bytes(&to).await.expect("copied blob");
+        assert!(got == bytes[..], "{to}: copied bytes differ");
+    }
+    for (i, (from, bytes)) in expected.iter().take(6).enumerate() {
+        let to = format!("created-copy-{i:02}.bin");
+        let outcome = store
+            .copy(
+                &store.key(from).expect("key"),
+                &store.key(&to).expect("key"),
+                CopyOptions::new().mode(PutMode::Create),
+            )
             .await;
         let forwarded = rig
             .api
             .count(|r| writes(r, &to) && r.head.target.contains("fromUrl") && r.forwarded);
-        assert!(forwarded <= 1, "copy to {to} forwarded {forwarded} times");
+        assert!(
+            forwarded <= 1,
+            "create copy to {to} forwarded {forwarded} times"
+        );
         match outcome {
             Ok(_) => {
                 let got = rig.direct.get_bytes(&to).await.expect("copied blob");
                 assert!(got == bytes[..], "{to}: copied bytes differ");
             }
-            Err(e) => assert!(e.is_retryable(), "copy to {to} failed for good: {e}"),
+            Err(e) => assert!(e.is_retryable(), "create copy to {to} failed for good: {e}"),
         }
     }
 
