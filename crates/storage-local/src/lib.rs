@@ -228,7 +228,12 @@ impl Driver for LocalStore {
             range::Contents::Inline(bytes) => {
                 futures::stream::once(async move { Ok(bytes) }).boxed()
             }
-            range::Contents::File(file, rel) => range::stream_file(file, range.clone(), key, rel),
+            range::Contents::File(file, rel) => {
+                let file = Arc::new(file);
+                let body = range::stream_file(file.clone(), range.clone(), key, rel.clone());
+                let whole = range::read_whole(file, range.clone(), key.clone(), rel);
+                return Ok(Blob::new(meta, range, body).with_whole_read(whole));
+            }
         };
         Ok(Blob::new(meta, range, body))
     }

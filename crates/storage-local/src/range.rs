@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use storage_core::{BlobKey, BlobMeta, ByteRange, ByteStream, Error, ErrorKind, Provider, Result};
 use tokio::task::JoinHandle;
 
@@ -89,13 +90,13 @@ fn read_into(mut buf: Vec<u8>, file: &File, range: Range<u64>) -> io::Result<Byt
 /// while the consumer takes the current one. Dropping the stream stops it
 /// after the chunk being read.
 pub(crate) fn stream_file(
-    file: File,
+    file: Arc<File>,
     range: Range<u64>,
     key: &BlobKey,
     rel: PathBuf,
 ) -> ByteStream {
     let reader = Reader {
-        file: Arc::new(file),
+        file,
         next: range.start,
         end: range.end,
         ahead: None,
@@ -117,6 +118,25 @@ pub(crate) fn stream_file(
         }
     })
     .boxed()
+}
+
+/// Reads all of `range` of `file` into one buffer on the blocking pool, for
+/// `Blob::bytes`: a whole-blob download then costs one allocation and no
+/// copy, as `std::fs::read` does, instead of a chunk buffer per MiB copied
+/// into a second one.
+pub(crate) fn read_whole(
+    file: Arc<File>,
+    range: Range<u64>,
+    key: BlobKey,
+    rel: PathBuf,
+) -> impl FnOnce() -> BoxFuture<'static, Result<Bytes>> + Send + 'static {
+    move || {
+        async move {
+            let read = tokio::task::spawn_blocking(move || read_at(&file, range));
+            finished(read, &rel, key.as_str()).await
+        }
+        .boxed()
+    }
 }
 
 /// A chunk being read on the blocking pool.
@@ -200,7 +220,7 @@ mod tests {
         let len = 3 * CHUNK + CHUNK / 2;
         let (_dir, file, bytes) = patterned(len);
         for range in [0..len, 1..len - 1, CHUNK - 1..2 * CHUNK + 1, 5..CHUNK + 5] {
-            let file = file.try_clone().expect("dup");
+            let file = Arc::new(file.try_clone().expect("dup"));
             let mut stream =
                 stream_file(file, range.clone(), &key(), PathBuf::from("objects/blob"));
             // Copied and dropped, as `Blob::bytes` does, so memory is reused.
@@ -220,7 +240,12 @@ mod tests {
     #[tokio::test]
     async fn a_file_cut_short_while_streaming_ends_in_an_error_that_names_it() {
         let (dir, file, _) = patterned(3 * CHUNK);
-        let mut stream = stream_file(file, 0..3 * CHUNK, &key(), PathBuf::from("objects/blob"));
+        let mut stream = stream_file(
+            Arc::new(file),
+            0..3 * CHUNK,
+            &key(),
+            PathBuf::from("objects/blob"),
+        );
         let first = stream.try_next().await.expect("first chunk").expect("some");
         assert_eq!(first.len() as u64, CHUNK);
         std::fs::OpenOptions::new()
@@ -248,7 +273,12 @@ mod tests {
     async fn chunks_still_held_by_the_consumer_are_never_overwritten() {
         let len = 4 * CHUNK;
         let (_dir, file, bytes) = patterned(len);
-        let stream = stream_file(file, 0..len, &key(), PathBuf::from("objects/blob"));
+        let stream = stream_file(
+            Arc::new(file),
+            0..len,
+            &key(),
+            PathBuf::from("objects/blob"),
+        );
         // Holding every chunk forbids reuse; each must keep its own bytes.
         let held: Vec<Bytes> = stream.try_collect().await.expect("stream");
         assert_eq!(held.len(), 4);
@@ -265,7 +295,7 @@ mod tests {
             .and_then(|f| f.set_len(len))
             .expect("sparse file");
         let file = File::open(&path).expect("open");
-        let mut stream = stream_file(file, 0..len, &key(), PathBuf::from("objects/big"));
+        let mut stream = stream_file(Arc::new(file), 0..len, &key(), PathBuf::from("objects/big"));
         let (mut total, mut largest) = (0u64, 0usize);
         while let Some(chunk) = stream.try_next().await.expect("chunk") {
             total += chunk.len() as u64;
