@@ -219,10 +219,29 @@ async fn a_put_is_answered_without_a_head() {
         assert_eq!(methods, ["PUT"], "one Put Blob and nothing else");
     }
 
-    // 200 KiB in 64 KiB parts: four blocks and one commit, no HEAD.
+    // 200 KiB in memory, up to four 64 KiB parts' worth: one Put Blob.
     proxy.clear_records();
     let put = store
-        .put(&key, Body::from(vec![9u8; 200 << 10]), PutOptions::new())
+        .put(&key, Body::from(vec![8u8; 200 << 10]), PutOptions::new())
+        .await
+        .expect("one Put Blob");
+    let targets: Vec<String> = proxy
+        .requests()
+        .iter()
+        .map(|r| r.head.target.clone())
+        .collect();
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert!(!targets[0].contains("comp="), "{targets:?}");
+    assert_eq!(put, store.head(&key).await.expect("head"));
+
+    // 200 KiB streamed in 64 KiB parts: four blocks and one commit, no HEAD.
+    proxy.clear_records();
+    let put = store
+        .put(
+            &key,
+            streamed(&Bytes::from(vec![9u8; 200 << 10])),
+            PutOptions::new(),
+        )
         .await
         .expect("block upload");
     let records = proxy.requests();
@@ -246,7 +265,7 @@ async fn a_put_is_answered_without_a_head() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_requests_safe_to_repeat_are_retried() {
     let (proxy, store) = counted_store().await;
-    let body = || Body::from(vec![3u8; 200 << 10]);
+    let body = || streamed(&Bytes::from(vec![3u8; 200 << 10]));
     let once_503 = |needle: &str| {
         FaultPlan::none().with_rule(
             Rule::new(Fault::status(503))
