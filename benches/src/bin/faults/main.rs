@@ -28,7 +28,7 @@ use std::process::ExitCode;
 /// What the command line asked for.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Trials per operation and size (a 40 MiB put counts half as many).
+    /// Trials per operation and size.
     pub trials: usize,
     /// Providers to run.
     pub only: Vec<String>,

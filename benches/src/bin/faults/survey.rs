@@ -85,7 +85,7 @@ pub async fn run(rig: &Rig, trials: usize) -> Vec<Tally> {
     for len in [KIB, MIB] {
         tallies.extend(in_memory_round(rig, trials, len).await);
     }
-    tallies.extend(streamed_round(store, direct, trials.div_ceil(2), 40).await);
+    tallies.extend(streamed_round(store, direct, trials, 40).await);
     tallies.push(list(store, direct, trials).await);
     tallies.push(creates(rig, trials).await);
     tallies
