@@ -102,6 +102,12 @@ impl Dir {
         self.rel.join(name)
     }
 
+    /// The directory's own state (its inode, times and size).
+    pub(crate) fn stat_self(&self, key: &str) -> Result<rustix::fs::Stat> {
+        rustix::fs::fstat(&self.fd)
+            .map_err(|e| io_error(e.into(), &self.rel, key, "looking at a folder"))
+    }
+
     /// Fails with [`link_refused`] when `name` is a symbolic link.
     fn refuse_link(&self, name: &OsStr, key: &str) -> Result<()> {
         match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {

@@ -15,6 +15,7 @@
 //! chain of directories whose names start with U+0001, a character no key can
 //! contain, so the mapping stays reversible.
 
+use crate::folders::Folders;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -43,6 +44,8 @@ pub(crate) struct Layout {
     pub(crate) fsync: Fsync,
     /// Seconds since the Unix epoch; shared by every clone of the store.
     pub(crate) last_sweep: Arc<AtomicU64>,
+    /// Sorted names of large folders, for listings.
+    pub(crate) folders: Arc<Folders>,
 }
 
 impl Layout {
@@ -51,6 +54,7 @@ impl Layout {
             root,
             fsync,
             last_sweep: Arc::new(AtomicU64::new(0)),
+            folders: Arc::default(),
         }
     }
 

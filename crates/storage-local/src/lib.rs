@@ -80,6 +80,7 @@ mod attached;
 mod beneath;
 mod config;
 mod durable;
+mod folders;
 mod fsops;
 mod layout;
 mod lock;

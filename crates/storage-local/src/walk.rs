@@ -12,7 +12,10 @@
 //!
 //! Each page therefore
 //! - reads the names of the folders it reaches, and no others (a folder's
-//!   names come in no order, so each of those is read whole, names only);
+//!   names come in no order, so each of those is read whole, names only,
+//!   and sorted; a large folder's sorted names are kept for the next page
+//!   while it is unchanged, see `folders`);
+//! - finds where the page starts in each folder by binary search;
 //! - skips folders whose keys all sort at or before the cursor, and those
 //!   that cannot hold keys with the prefix;
 //! - with a delimiter, reports a sub-folder once it has seen one blob in it,
@@ -20,8 +23,8 @@
 //! - stops at the first entry past the page (it tells that there is more);
 //! - opens, and reads the properties of, only the blobs it returns,
 //!
-//! costing O(names in the folders it reaches + page size) instead of
-//! O(blobs under the prefix).
+//! costing O(page size + log names) per large folder it reaches once its
+//! names are kept, instead of O(blobs under the prefix).
 //!
 //! The walk opens each folder relative to its parent and never follows a
 //! link. A symbolic link the page reaches fails the listing with an error
@@ -30,7 +33,7 @@
 //! vanish mid-walk (a concurrent delete) are skipped.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -41,6 +44,7 @@ use storage_core::{list::paginate, BlobKey, Error, ListEntry, ListOptions, ListP
 
 use crate::attached;
 use crate::beneath::{link_refused, open_dir, Dir};
+use crate::folders::{Folders, Sorted};
 use crate::fsops::io_error;
 use crate::layout::{child_key, Layout, OBJECTS};
 use crate::props::{Identity, Props};
@@ -53,6 +57,7 @@ pub(crate) fn list(layout: &Layout, opts: &ListOptions) -> Result<ListPage> {
         return Ok(ListPage::default());
     };
     let mut walk = Walk {
+        folders: &layout.folders,
         prefix,
         cursor: opts.cursor.as_deref(),
         delimiter: opts.delimiter,
@@ -102,9 +107,14 @@ struct Pending {
 }
 
 enum What {
-    /// Entries of a large folder beyond what the page could take when the
-    /// folder was read, waiting under the smallest of their keys.
-    Later(Vec<Pending>),
+    /// The names of a folder from `at` on, beyond what the page could take
+    /// when the folder was read, waiting under the smallest of their keys.
+    Later {
+        dir: Rc<Dir>,
+        dir_key: Rc<str>,
+        names: Sorted,
+        at: usize,
+    },
     Blob(Rc<Dir>, OsString),
     /// A symbolic link: refused if the walk reaches it.
     Link(PathBuf),
@@ -117,7 +127,7 @@ impl What {
     /// blob, so they are queued before anything else.
     fn rank(&self) -> u8 {
         match self {
-            What::Later(_) => 0,
+            What::Later { .. } => 0,
             What::Blob(..) => 1,
             What::Link(_) => 2,
             What::Folder(..) => 3,
@@ -148,6 +158,7 @@ impl PartialEq for Pending {
 impl Eq for Pending {}
 
 struct Walk<'a> {
+    folders: &'a Folders,
     prefix: &'a str,
     cursor: Option<&'a str>,
     delimiter: bool,
@@ -163,43 +174,85 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// Queues the entries of `dir`, which stands for keys starting with
     /// `dir_key`, that can hold keys the page still needs.
+    ///
+    /// The names are sorted, so those sorting before the prefix or at or
+    /// before the cursor are skipped by binary search, except the folders
+    /// whose keys begin the prefix or the cursor (they hold keys after
+    /// both): every such key is itself a prefix of that text, so each is
+    /// found by an exact search.
     fn read_folder(&mut self, dir: Rc<Dir>, dir_key: &str) -> Result<()> {
-        let mut found = Vec::new();
-        for (name, file_type) in dir.entries("")? {
-            let is_folder = file_type == FileType::Directory;
-            let Some(key) = child_key(dir_key, &name, is_folder) else {
+        let names = self.folders.sorted(&dir)?;
+        let dir_key: Rc<str> = Rc::from(dir_key);
+        let mut beginnings = BTreeSet::new();
+        let mut start = 0;
+        for bound in [Some(self.prefix), self.cursor].into_iter().flatten() {
+            let Some(rel) = bound.strip_prefix(&*dir_key) else {
                 continue;
             };
-            let what = match file_type {
-                FileType::RegularFile => What::Blob(dir.clone(), name),
-                FileType::Directory => What::Folder(dir.clone(), name),
-                FileType::Symlink => What::Link(dir.rel(&name)),
-                _ => continue,
-            };
-            if self.wanted(&key, &what) {
-                found.push(Pending { key, what });
+            for end in (1..=rel.len()).filter(|&end| rel.is_char_boundary(end)) {
+                let beginning = &rel[..end];
+                let first = names.partition_point(|n| n.suffix.as_str() < beginning);
+                beginnings
+                    .extend((first..names.len()).take_while(|&i| names[i].suffix == beginning));
             }
+            start = start.max(names.partition_point(|n| n.suffix.as_str() <= rel));
         }
-        self.queue(found);
+        // Each sorts at or before its bound, so before `start`.
+        for i in beginnings {
+            self.push(&dir, &dir_key, &names, i);
+        }
+        self.queue(dir, dir_key, names, start);
         Ok(())
     }
 
-    /// Queues `entries`. Of a folder larger than what the page still takes,
-    /// only that many of the smallest go in the heap, and the rest wait as
-    /// one entry under the smallest of their keys: the page is full before
-    /// it reaches them, unless some of the first yield nothing (an empty
-    /// folder, a file that vanished).
-    fn queue(&mut self, mut entries: Vec<Pending>) {
-        if entries.len() > self.wants {
-            entries.select_nth_unstable(self.wants);
-            let later = entries.split_off(self.wants);
-            let key = later[0].key.clone();
-            self.pending.push(Reverse(Pending {
-                key,
-                what: What::Later(later),
-            }));
+    /// Queues name `i` of a folder if the page wants it; says whether it did.
+    fn push(&mut self, dir: &Rc<Dir>, dir_key: &str, names: &Sorted, i: usize) -> bool {
+        let named = &names[i];
+        let mut key = String::with_capacity(dir_key.len() + named.suffix.len());
+        key.push_str(dir_key);
+        key.push_str(&named.suffix);
+        let what = match named.file_type {
+            FileType::RegularFile => What::Blob(dir.clone(), named.name.clone()),
+            FileType::Directory => What::Folder(dir.clone(), named.name.clone()),
+            _ => What::Link(dir.rel(&named.name)),
+        };
+        let wanted = self.wanted(&key, &what);
+        if wanted {
+            self.pending.push(Reverse(Pending { key, what }));
         }
-        self.pending.extend(entries.into_iter().map(Reverse));
+        wanted
+    }
+
+    /// Queues the wanted names of a folder from `at` on, in key order, as
+    /// many as the page still takes; the rest wait as one entry under the
+    /// smallest of their keys. The page is full before it reaches them,
+    /// unless some of the first yield nothing (an empty folder, a file that
+    /// vanished). Names past those with the prefix end it.
+    fn queue(&mut self, dir: Rc<Dir>, dir_key: Rc<str>, names: Sorted, at: usize) {
+        let prefix_rel = self.prefix.strip_prefix(&*dir_key).unwrap_or("");
+        let mut queued = 0;
+        for i in at..names.len() {
+            let suffix = names[i].suffix.as_str();
+            if suffix > prefix_rel && !suffix.starts_with(prefix_rel) {
+                return;
+            }
+            if queued == self.wants {
+                let mut key = String::with_capacity(dir_key.len() + suffix.len());
+                key.push_str(&dir_key);
+                key.push_str(suffix);
+                let later = What::Later {
+                    dir,
+                    dir_key,
+                    names,
+                    at: i,
+                };
+                self.pending.push(Reverse(Pending { key, what: later }));
+                return;
+            }
+            if self.push(&dir, &dir_key, &names, i) {
+                queued += 1;
+            }
+        }
     }
 
     /// Whether `what`, under `key`, can hold a key with the prefix that
@@ -208,7 +261,7 @@ impl Walk<'_> {
         let prefix = self.prefix;
         let matches = match what {
             // Checked when their folder was read.
-            What::Later(_) => true,
+            What::Later { .. } => true,
             What::Blob(..) => key.starts_with(prefix),
             What::Folder(..) => key.starts_with(prefix) || prefix.starts_with(key),
             // Reached as a blob, or as a folder of blobs.
@@ -218,7 +271,7 @@ impl Walk<'_> {
             return matches;
         };
         let after_cursor = match what {
-            What::Later(_) => true,
+            What::Later { .. } => true,
             What::Blob(..) => key > cursor,
             // A folder reported whole is one name on a page.
             What::Folder(..) if self.folds(key) => key > cursor,
@@ -243,7 +296,12 @@ impl Walk<'_> {
     fn advance(&mut self) -> Result<Option<ListEntry>> {
         while let Some(Reverse(Pending { key, what })) = self.pending.pop() {
             match what {
-                What::Later(entries) => self.queue(entries),
+                What::Later {
+                    dir,
+                    dir_key,
+                    names,
+                    at,
+                } => self.queue(dir, dir_key, names, at),
                 What::Blob(dir, name) => {
                     if let Some(entry) = self.open(&dir, &name, key)? {
                         self.wants = self.wants.saturating_sub(1).max(1);

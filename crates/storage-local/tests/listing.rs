@@ -187,3 +187,36 @@ async fn empty_folders_ahead_of_the_blobs_do_not_cut_a_page_short() {
         }
     }
 }
+
+/// A large folder's sorted names are kept between listings once it has
+/// settled; a key added or removed afterwards still shows at once, on every
+/// page, because the folder's stamp changed.
+#[tokio::test]
+async fn a_kept_folder_shows_keys_added_and_removed_after_it_was_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::new(LocalConfig::new(dir.path())).expect("store");
+    let reference = MemoryStore::new();
+    for i in (0..600).step_by(2) {
+        let key = format!("big/k{i:04}");
+        store.put_bytes(&key, "x").await.expect("put");
+        reference.put_bytes(&key, "x").await.expect("put");
+    }
+    // Only a folder unchanged for a while is kept (see folders.rs).
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let opts = ListOptions::new().prefix("big/").limit(70);
+    assert_eq!(
+        pages(&store, opts.clone()).await,
+        pages(&reference, opts.clone()).await
+    );
+    for (put, gone) in [("big/k0301", "big/k0300"), ("big/k0000a", "big/k0598")] {
+        store.put_bytes(put, "y").await.expect("put");
+        reference.put_bytes(put, "y").await.expect("put");
+        store.delete_key(gone).await.expect("delete");
+        reference.delete_key(gone).await.expect("delete");
+        assert_eq!(
+            pages(&store, opts.clone()).await,
+            pages(&reference, opts.clone()).await,
+            "after adding {put} and removing {gone}"
+        );
+    }
+}
