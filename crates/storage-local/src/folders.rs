@@ -10,13 +10,13 @@
 //! all being equal to when its names were read. Any entry added, removed
 //! or renamed sets both times to the kernel's clock, so a change shows as
 //! a different stamp, with one exception: a change within the same clock
-//! tick as the read (file times are as coarse as the kernel's tick). So a
-//! folder is kept only if it had not changed for [`SETTLED`] before its
-//! names were read and did not change while they were read, as git treats
+//! tick as the read (file times are as coarse as the kernel's tick, or a
+//! whole second on some filesystems). So a folder is kept only if it had
+//! not changed for [`SETTLED`] (ten ticks) before its names were read and did not change while they were read, as git treats
 //! "racily clean" index entries. A later change then carries a later time.
 //! The change time cannot be set from user space, so `touch -d` cannot fake
 //! an old stamp either. What remains is a wall clock stepped back by more
-//! than `SETTLED` landing a change in the same tick as the stamp.
+//! than that landing a change in the same tick as the stamp.
 //!
 //! Small folders are not kept (reading them costs less than the bookkeeping),
 //! nor more than [`MAX_FOLDERS`] at a time.
@@ -32,8 +32,14 @@ use storage_core::Result;
 use crate::beneath::Dir;
 use crate::layout::child_key;
 
-/// How long a folder must have been unchanged before its names are kept.
-const SETTLED: Duration = Duration::from_secs(2);
+/// How long a folder must have been unchanged before its names are kept,
+/// where file times carry nanoseconds: ten times the coarsest kernel tick
+/// (10 ms at 100 Hz).
+const SETTLED: Duration = Duration::from_millis(100);
+
+/// The same on a filesystem whose times are whole seconds (a change time
+/// without nanoseconds), up to FAT's two.
+const SETTLED_COARSE: Duration = Duration::from_secs(2);
 
 /// Folders with fewer names are read afresh every time.
 const MIN_NAMES: usize = 256;
@@ -75,7 +81,8 @@ impl Stamp {
         }
     }
 
-    /// Whether the folder last changed at least [`SETTLED`] before `now`.
+    /// Whether the folder last changed at least [`SETTLED`] (or, on a
+    /// filesystem with whole-second times, [`SETTLED_COARSE`]) before `now`.
     fn settled(&self, now: SystemTime) -> bool {
         let Ok(since_epoch) = now.duration_since(SystemTime::UNIX_EPOCH) else {
             return false;
@@ -84,7 +91,12 @@ impl Stamp {
             u64::try_from(self.ctime.0).unwrap_or(u64::MAX),
             u32::try_from(self.ctime.1).unwrap_or(0),
         );
-        changed + SETTLED < since_epoch
+        let settled = if self.ctime.1 == 0 {
+            SETTLED_COARSE
+        } else {
+            SETTLED
+        };
+        changed + settled < since_epoch
     }
 }
 

@@ -202,7 +202,7 @@ async fn a_kept_folder_shows_keys_added_and_removed_after_it_was_kept() {
         reference.put_bytes(&key, "x").await.expect("put");
     }
     // Only a folder unchanged for a while is kept (see folders.rs).
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let opts = ListOptions::new().prefix("big/").limit(70);
     assert_eq!(
         pages(&store, opts.clone()).await,
