@@ -100,6 +100,8 @@ struct Inner {
     credentials: MicrosoftAzure,
     rest: Arc<Rest>,
     container_url: url::Url,
+    /// The account key's MAC for SAS, keyed once.
+    sas_mac: Option<hmac::Hmac<sha2::Sha256>>,
     delegation: DelegationCache,
 }
 
@@ -109,6 +111,7 @@ impl AzureStore {
     pub fn new(config: AzureConfig) -> Result<Self> {
         let credentials = client::build(&config)?;
         let rest = Arc::new(Rest::new(&config, &credentials)?);
+        let sas_mac = sign::account_mac(&config)?;
         let container_url = container_url(config.endpoint(), config.container())?;
         Ok(AzureStore {
             inner: Arc::new(Inner {
@@ -116,6 +119,7 @@ impl AzureStore {
                 credentials,
                 rest,
                 container_url,
+                sas_mac,
                 delegation: DelegationCache::default(),
             }),
         })
@@ -158,6 +162,7 @@ impl AzureStore {
     ) -> Result<SignedRequest> {
         sign::sign(
             self.config(),
+            self.inner.sas_mac.as_ref(),
             &self.inner.credentials,
             &self.inner.delegation,
             key,

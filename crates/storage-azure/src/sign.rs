@@ -63,13 +63,22 @@ pub(crate) struct SasFields {
 }
 
 impl SasFields {
-    fn canonical_resource(&self) -> String {
-        format!("/blob/{}/{}/{}", self.account, self.container, self.blob)
+    fn push_canonical_resource(&self, out: &mut String) {
+        for part in [
+            "/blob/",
+            &self.account,
+            "/",
+            &self.container,
+            "/",
+            &self.blob,
+        ] {
+            out.push_str(part);
+        }
     }
 
     /// The tail every string-to-sign ends with (version 2020-12-06 on).
-    fn common_tail(&self) -> String {
-        [
+    fn push_common_tail(&self, out: &mut String) {
+        let fields = [
             "", // signedIP
             self.protocol,
             SAS_VERSION,
@@ -81,91 +90,126 @@ impl SasFields {
             "", // rsce
             "", // rscl
             self.content_type.as_deref().unwrap_or(""),
-        ]
-        .join("\n")
+        ];
+        push_lines(out, &fields);
     }
 
     /// The service SAS string-to-sign.
     pub fn service_string_to_sign(&self) -> String {
-        [
-            self.permissions,
-            &self.start,
-            &self.expiry,
-            &self.canonical_resource(),
-            "", // signedIdentifier
-            &self.common_tail(),
-        ]
-        .join("\n")
+        // One buffer, written in order: signing is dominated by building
+        // text, not by the HMAC.
+        let mut out = String::with_capacity(256);
+        push_lines(&mut out, &[self.permissions, &self.start, &self.expiry]);
+        out.push('\n');
+        self.push_canonical_resource(&mut out);
+        out.push_str("\n\n"); // signedIdentifier
+        self.push_common_tail(&mut out);
+        out
     }
 
     /// The user delegation SAS string-to-sign.
     pub fn delegation_string_to_sign(&self, key: &UserDelegationKey) -> String {
-        [
-            self.permissions,
-            &self.start,
-            &self.expiry,
-            &self.canonical_resource(),
-            &key.signed_oid,
-            &key.signed_tid,
-            &key.signed_start,
-            &key.signed_expiry,
-            &key.signed_service,
-            &key.signed_version,
-            "", // signedAuthorizedUserObjectId
-            "", // signedUnauthorizedUserObjectId
-            "", // signedCorrelationId
-            &self.common_tail(),
-        ]
-        .join("\n")
+        let mut out = String::with_capacity(512);
+        push_lines(&mut out, &[self.permissions, &self.start, &self.expiry]);
+        out.push('\n');
+        self.push_canonical_resource(&mut out);
+        out.push('\n');
+        push_lines(
+            &mut out,
+            &[
+                &key.signed_oid,
+                &key.signed_tid,
+                &key.signed_start,
+                &key.signed_expiry,
+                &key.signed_service,
+                &key.signed_version,
+                "", // signedAuthorizedUserObjectId
+                "", // signedUnauthorizedUserObjectId
+                "", // signedCorrelationId
+            ],
+        );
+        out.push('\n');
+        self.push_common_tail(&mut out);
+        out
     }
 
     /// The query string: SAS fields, key fields for delegation, signature.
     pub fn query(&self, signature: &str, key: Option<&UserDelegationKey>) -> String {
-        let mut pairs: Vec<(&str, &str)> = vec![
-            ("sv", SAS_VERSION),
-            ("spr", self.protocol),
-            ("st", &self.start),
-            ("se", &self.expiry),
-            ("sr", "b"),
-            ("sp", self.permissions),
-        ];
+        let mut out = String::with_capacity(256);
+        let mut pair = |name: &str, value: &str| {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(name);
+            out.push('=');
+            out.extend(percent_encoding::utf8_percent_encode(value, ENCODE));
+        };
+        pair("sv", SAS_VERSION);
+        pair("spr", self.protocol);
+        pair("st", &self.start);
+        pair("se", &self.expiry);
+        pair("sr", "b");
+        pair("sp", self.permissions);
         if let Some(key) = key {
-            pairs.extend([
-                ("skoid", key.signed_oid.as_str()),
-                ("sktid", key.signed_tid.as_str()),
-                ("skt", key.signed_start.as_str()),
-                ("ske", key.signed_expiry.as_str()),
-                ("sks", key.signed_service.as_str()),
-                ("skv", key.signed_version.as_str()),
-            ]);
+            pair("skoid", &key.signed_oid);
+            pair("sktid", &key.signed_tid);
+            pair("skt", &key.signed_start);
+            pair("ske", &key.signed_expiry);
+            pair("sks", &key.signed_service);
+            pair("skv", &key.signed_version);
         }
         if let Some(cd) = &self.content_disposition {
-            pairs.push(("rscd", cd));
+            pair("rscd", cd);
         }
         if let Some(ct) = &self.content_type {
-            pairs.push(("rsct", ct));
+            pair("rsct", ct);
         }
-        pairs.push(("sig", signature));
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encoding::utf8_percent_encode(v, ENCODE)))
-            .collect::<Vec<_>>()
-            .join("&")
+        pair("sig", signature);
+        out
+    }
+}
+
+/// `fields` joined by newlines, appended to `out`.
+fn push_lines(out: &mut String, fields: &[&str]) {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(field);
     }
 }
 
 /// HMAC-SHA256 of `text` under the base64 `key`, base64-encoded.
 pub(crate) fn hmac_base64(key_b64: &str, text: &str) -> Result<String> {
-    let engine = base64::engine::general_purpose::STANDARD;
-    let key = engine.decode(key_b64.trim()).map_err(|_| {
-        Error::new(ErrorKind::Unauthorized, Provider::Azure)
-            .with_message("the signing key is not valid base64")
-    })?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| {
+    Ok(mac_base64(keyed(key_b64)?, text))
+}
+
+/// An HMAC-SHA256 keyed with the base64 `key`, to clone for each signature.
+pub(crate) fn keyed(key_b64: &str) -> Result<Hmac<Sha256>> {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(key_b64.trim())
+        .map_err(|_| {
+            Error::new(ErrorKind::Unauthorized, Provider::Azure)
+                .with_message("the signing key is not valid base64")
+        })?;
+    Hmac::<Sha256>::new_from_slice(&key).map_err(|_| {
         Error::new(ErrorKind::Unauthorized, Provider::Azure).with_message("unusable signing key")
-    })?;
+    })
+}
+
+/// The account key's HMAC, keyed once per store (decoding the key and
+/// keying the MAC cost as much as the rest of the HMAC); `None` without an
+/// account key.
+pub(crate) fn account_mac(config: &AzureConfig) -> Result<Option<Hmac<Sha256>>> {
+    match config.credentials() {
+        AzureCredentials::AccountKey(key) => keyed(key.expose()).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn mac_base64(mut mac: Hmac<Sha256>, text: &str) -> String {
     mac.update(text.as_bytes());
-    Ok(engine.encode(mac.finalize().into_bytes()))
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// The permissions a method needs, and nothing more.
@@ -177,24 +221,24 @@ fn permissions(method: SignMethod) -> &'static str {
     }
 }
 
-/// The blob URL, each key segment percent-encoded.
+/// The blob URL, each key segment percent-encoded, with room for the query.
 fn blob_url(config: &AzureConfig, key: &BlobKey) -> String {
-    let path: Vec<String> = key
-        .segments()
-        .map(|s| percent_encoding::utf8_percent_encode(s, ENCODE).to_string())
-        .collect();
-    format!(
-        "{}/{}/{}",
-        config.endpoint(),
-        config.container(),
-        path.join("/")
-    )
+    let mut url = String::with_capacity(512);
+    url.push_str(config.endpoint());
+    url.push('/');
+    url.push_str(config.container());
+    for segment in key.segments() {
+        url.push('/');
+        url.extend(percent_encoding::utf8_percent_encode(segment, ENCODE));
+    }
+    url
 }
 
 /// Signs `opts` for `key` as of `now` (the clock is a parameter so tests
 /// can produce a SAS that has already expired).
 pub(crate) async fn sign(
     config: &AzureConfig,
+    account_mac: Option<&Hmac<Sha256>>,
     client: &MicrosoftAzure,
     cache: &DelegationCache,
     key: &BlobKey,
@@ -242,8 +286,11 @@ pub(crate) async fn sign(
     };
     let query = match config.credentials() {
         AzureCredentials::AccountKey(account_key) => {
-            let sig = hmac_base64(account_key.expose(), &fields.service_string_to_sign())?;
-            fields.query(&sig, None)
+            let mac = match account_mac {
+                Some(mac) => mac.clone(),
+                None => keyed(account_key.expose())?,
+            };
+            fields.query(&mac_base64(mac, &fields.service_string_to_sign()), None)
         }
         AzureCredentials::Sas(_) => {
             return Err(tag(Error::unsupported(Provider::Azure, "signed_url")
@@ -285,7 +332,9 @@ pub(crate) async fn sign(
             headers.push(("x-ms-blob-content-disposition".to_string(), cd.clone()));
         }
     }
-    let url = format!("{}?{query}", blob_url(config, key));
+    let mut url = blob_url(config, key);
+    url.push('?');
+    url.push_str(&query);
     // Azure works in whole seconds: report the expiry it will enforce.
     let expires_at =
         SystemTime::from(DateTime::<Utc>::from_timestamp(expiry.timestamp(), 0).unwrap_or(expiry));
