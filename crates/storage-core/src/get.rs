@@ -246,9 +246,20 @@ impl Blob {
         if let Some(read) = self.whole {
             return read().await;
         }
-        let capacity = usize::try_from(self.range.end - self.range.start).unwrap_or(0);
-        let mut buf = BytesMut::with_capacity(capacity.min(64 << 20));
         let mut body = self.body;
+        let Some(first) = body.next().await.transpose()? else {
+            return Ok(Bytes::new());
+        };
+        // A body that comes as one chunk (a small local or in-memory blob)
+        // is handed over as it is, without a copy.
+        let Some(second) = body.next().await.transpose()? else {
+            return Ok(first);
+        };
+        let capacity = usize::try_from(self.range.end - self.range.start).unwrap_or(0);
+        let capacity = capacity.min(64 << 20).max(first.len() + second.len());
+        let mut buf = BytesMut::with_capacity(capacity);
+        buf.extend_from_slice(&first);
+        buf.extend_from_slice(&second);
         while let Some(chunk) = body.next().await {
             buf.extend_from_slice(&chunk?);
         }
