@@ -49,21 +49,29 @@ pub fn map_error(err: object_store::Error) -> Error {
     // as `Server returned non-2xx status code: <status>: <body>`.
     let text = err.to_string();
     let status = status_in(&text);
-    let body = status.map(|_| text.as_str());
-    let code = body.and_then(|b| xml_field(b, "Code"));
+    if let Some(status) = status {
+        let mut mapped = answer_error(status, &text);
+        // object_store read some answers as it knew the request: a 404 on
+        // a conditional write is its `Precondition`, a 412 on a create its
+        // `AlreadyExists`.
+        let kind = match &err {
+            object_store::Error::Precondition { .. } => Some(ErrorKind::PreconditionFailed),
+            object_store::Error::AlreadyExists { .. } => Some(ErrorKind::AlreadyExists),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            mapped = Error::without_provider(kind)
+                .with_message(mapped.message().unwrap_or_default().to_string());
+        }
+        return mapped;
+    }
     let kind = match &err {
         object_store::Error::NotFound { .. } => ErrorKind::NotFound,
         object_store::Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
         object_store::Error::Precondition { .. } => ErrorKind::PreconditionFailed,
         object_store::Error::NotModified { .. } => ErrorKind::NotModified,
         object_store::Error::Unauthenticated { .. } => ErrorKind::Unauthorized,
-        object_store::Error::PermissionDenied { .. } => {
-            if code.is_some_and(|c| CREDENTIAL_CODES.contains(&c)) {
-                ErrorKind::Unauthorized
-            } else {
-                ErrorKind::Forbidden
-            }
-        }
+        object_store::Error::PermissionDenied { .. } => ErrorKind::Forbidden,
         object_store::Error::InvalidPath { .. } => ErrorKind::InvalidKey,
         object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented { .. } => {
             ErrorKind::Unsupported {
@@ -73,30 +81,51 @@ pub fn map_error(err: object_store::Error) -> Error {
         object_store::Error::UnknownConfigurationKey { key, .. } => {
             ErrorKind::InvalidConfig { var: key.clone() }
         }
-        _ => kind_of_status(status, code, &err),
-    };
-    let message = match status {
-        Some(status) => {
-            let mut text = format!("the service answered HTTP {status}");
-            if let Some(code) = code {
-                text.push(' ');
-                text.push_str(code);
+        _ => match find::<object_store::client::HttpError>(&err).map(|h| h.kind()) {
+            Some(HttpErrorKind::Timeout) => ErrorKind::Timeout,
+            Some(HttpErrorKind::Connect | HttpErrorKind::Request | HttpErrorKind::Interrupted) => {
+                ErrorKind::Transport
             }
-            if let Some(detail) = body.and_then(|b| xml_field(b, "Message")) {
-                text.push_str(": ");
-                text.push_str(detail);
-            }
-            text
-        }
-        None => text.clone(),
+            _ => ErrorKind::Backend,
+        },
     };
-    let retryable = match status {
-        Some(status) => is_retryable_status(status),
-        None => matches!(kind, ErrorKind::Timeout | ErrorKind::Transport),
-    };
+    let retryable = matches!(kind, ErrorKind::Timeout | ErrorKind::Transport);
     Error::without_provider(kind)
-        .with_message(redact_text(&message))
+        .with_message(redact_text(&text))
         .with_retryable(retryable)
+}
+
+/// Maps a non-2xx answer: `status` and the answer's `body` (an S3 or GCS
+/// XML error document, or anything) give the kind; the message is the
+/// status, the service's `<Code>` and its `<Message>`, never the rest of
+/// the body. For drivers that send some requests of their own.
+///
+/// ```
+/// use storage_core::ErrorKind;
+/// let body = "<Error><Code>SignatureDoesNotMatch</Code><Message>Check your key</Message></Error>";
+/// let err = storage_object_store::answer_error(403, body);
+/// assert_eq!(err.kind(), &ErrorKind::Unauthorized);
+/// assert!(err.to_string().contains("SignatureDoesNotMatch: Check your key"));
+/// ```
+pub fn answer_error(status: u16, body: &str) -> Error {
+    let code = xml_field(body, "Code");
+    let kind = match status {
+        401 => ErrorKind::Unauthorized,
+        403 if code.is_some_and(|c| CREDENTIAL_CODES.contains(&c)) => ErrorKind::Unauthorized,
+        _ => kind_of_status(status, code),
+    };
+    let mut text = format!("the service answered HTTP {status}");
+    if let Some(code) = code {
+        text.push(' ');
+        text.push_str(code);
+    }
+    if let Some(detail) = xml_field(body, "Message") {
+        text.push_str(": ");
+        text.push_str(detail);
+    }
+    Error::without_provider(kind)
+        .with_message(redact_text(&text))
+        .with_retryable(is_retryable_status(status))
 }
 
 /// Maps the error of a write made with `mode`, reading a failed condition
@@ -138,31 +167,24 @@ fn status_in(text: &str) -> Option<u16> {
     text.get(start..start + 3)?.parse().ok()
 }
 
-fn kind_of_status(status: Option<u16>, code: Option<&str>, err: &object_store::Error) -> ErrorKind {
+fn kind_of_status(status: u16, code: Option<&str>) -> ErrorKind {
     match status {
-        Some(304) => ErrorKind::NotModified,
-        Some(400 | 411 | 416) => ErrorKind::InvalidInput,
-        Some(401) => ErrorKind::Unauthorized,
-        Some(403) => ErrorKind::Forbidden,
-        Some(404) => ErrorKind::NotFound,
-        Some(409) => ErrorKind::AlreadyExists,
-        Some(412) => ErrorKind::PreconditionFailed,
-        Some(408) => ErrorKind::Timeout,
-        Some(413) => ErrorKind::TooLarge,
-        Some(429) => ErrorKind::RateLimited { retry_after: None },
+        304 => ErrorKind::NotModified,
+        400 | 411 | 416 => ErrorKind::InvalidInput,
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Forbidden,
+        404 => ErrorKind::NotFound,
+        409 => ErrorKind::AlreadyExists,
+        412 => ErrorKind::PreconditionFailed,
+        408 => ErrorKind::Timeout,
+        413 => ErrorKind::TooLarge,
+        429 => ErrorKind::RateLimited { retry_after: None },
         // S3 throttles with 503 SlowDown.
-        Some(503) if code == Some("SlowDown") => ErrorKind::RateLimited { retry_after: None },
-        Some(501) => ErrorKind::Unsupported {
+        503 if code == Some("SlowDown") => ErrorKind::RateLimited { retry_after: None },
+        501 => ErrorKind::Unsupported {
             op: "this operation on this service",
         },
-        Some(_) => ErrorKind::Backend,
-        None => match find::<object_store::client::HttpError>(err).map(|h| h.kind()) {
-            Some(HttpErrorKind::Timeout) => ErrorKind::Timeout,
-            Some(HttpErrorKind::Connect | HttpErrorKind::Request | HttpErrorKind::Interrupted) => {
-                ErrorKind::Transport
-            }
-            _ => ErrorKind::Backend,
-        },
+        _ => ErrorKind::Backend,
     }
 }
 

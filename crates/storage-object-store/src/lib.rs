@@ -27,5 +27,5 @@ mod error;
 mod idempotency;
 
 pub use connector::{client_options, no_retries, PolicyHttp};
-pub use error::{map_error, map_write_error, redact_text, service_code};
+pub use error::{answer_error, map_error, map_write_error, redact_text, service_code};
 pub use idempotency::idempotency;
