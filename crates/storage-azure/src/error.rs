@@ -8,7 +8,6 @@
 //! ([`ServiceAnswer`]) so the store can explain it. The XML body never
 //! reaches a message.
 
-use storage_core::redact::redact_url;
 use storage_core::{Error, ErrorKind, Provider};
 
 /// Which operation failed, so the same HTTP answer maps to what the caller
@@ -155,27 +154,7 @@ impl ServiceAnswer {
     }
 }
 
-/// Hides signatures in every URL-like word of `text`, and cuts very long
-/// service answers.
-pub(crate) fn redact_text(text: &str) -> String {
-    let redacted: Vec<String> = text
-        .split(' ')
-        .map(|word| {
-            if word.contains("://") || word.contains("sig=") || word.contains('?') {
-                redact_url(word)
-            } else {
-                word.to_string()
-            }
-        })
-        .collect();
-    let joined = redacted.join(" ");
-    if joined.chars().count() > 1000 {
-        let cut: String = joined.chars().take(1000).collect();
-        format!("{cut}…")
-    } else {
-        joined
-    }
-}
+pub(crate) use storage_object_store::redact_text;
 
 /// An error for a failing upload body or any failure of ours, tagged.
 pub(crate) fn tag(err: Error, key: &str) -> Error {
