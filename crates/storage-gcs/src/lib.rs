@@ -45,7 +45,7 @@ mod parts;
 mod read;
 mod rest;
 pub mod service_account;
-pub mod sign;
+mod sign;
 mod upload;
 
 use std::fmt;

@@ -157,9 +157,9 @@ impl Rest {
             .map_err(|e| tag(e, req.key))
     }
 
-    /// One attempt: the answer if `accept` allows its status, else the
-    /// mapped error.
-    async fn respond(
+    /// One attempt: the answer, body unread, if `accept` allows its
+    /// status, else the mapped error.
+    pub(crate) async fn respond(
         &self,
         req: &Request<'_>,
         accept: fn(StatusCode) -> bool,

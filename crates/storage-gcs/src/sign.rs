@@ -35,10 +35,10 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The algorithm named in the URL and the string to sign.
-pub const ALGORITHM: &str = "GOOG4-RSA-SHA256";
+const ALGORITHM: &str = "GOOG4-RSA-SHA256";
 
 /// Signs V4 URLs with one service account's key.
-pub struct Signer {
+pub(crate) struct Signer {
     email: String,
     key: RsaKeyPair,
     endpoint: url::Url,
@@ -55,23 +55,20 @@ impl std::fmt::Debug for Signer {
     }
 }
 
-/// What one signature covers, before it is made (exposed for tests that
-/// recompute the signature independently).
+/// What one signature covers, before it is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Canonical {
-    /// The canonical request.
-    pub request: String,
+struct Canonical {
     /// The string to sign.
-    pub string_to_sign: String,
+    string_to_sign: String,
     /// The URL without `X-Goog-Signature`.
-    pub unsigned_url: String,
+    unsigned_url: String,
     /// Headers the client must send.
-    pub headers: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
 }
 
 impl Signer {
     /// A signer for `bucket` under `endpoint` with `key`.
-    pub fn new(key: &ServiceAccountKey, endpoint: &str, bucket: &str) -> Result<Signer> {
+    pub(crate) fn new(key: &ServiceAccountKey, endpoint: &str, bucket: &str) -> Result<Signer> {
         let bad = |m: String| Error::new(ErrorKind::InvalidInput, Provider::Gcs).with_message(m);
         Ok(Signer {
             email: key.client_email().to_string(),
@@ -118,12 +115,7 @@ impl Signer {
 
     /// The canonical request and string to sign for `opts` on `key` at
     /// `now`.
-    pub fn canonical(
-        &self,
-        key: &BlobKey,
-        opts: &SignOptions,
-        now: SystemTime,
-    ) -> Result<Canonical> {
+    fn canonical(&self, key: &BlobKey, opts: &SignOptions, now: SystemTime) -> Result<Canonical> {
         let when = chrono::DateTime::<chrono::Utc>::from(whole_seconds(now));
         let timestamp = when.format("%Y%m%dT%H%M%SZ").to_string();
         let date = when.format("%Y%m%d").to_string();
@@ -213,7 +205,6 @@ impl Signer {
             .map(|(n, v)| (display_name(&n), v))
             .collect();
         Ok(Canonical {
-            request,
             string_to_sign,
             unsigned_url,
             headers: client_headers,

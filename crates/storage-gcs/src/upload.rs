@@ -90,7 +90,9 @@ pub(crate) async fn upload(
             .append_pair("ifGenerationMatch", generation);
     }
     if ended {
-        url.query_pairs_mut().append_pair("uploadType", "multipart");
+        url.query_pairs_mut()
+            .append_pair("uploadType", "multipart")
+            .append_pair("name", key.as_str());
         let boundary = format!("blob-storage-{:016x}", fastrand::u64(..));
         let content_type = opts.content_type_for(key);
         let mut headers = HeaderMap::new();
@@ -148,6 +150,9 @@ pub(crate) async fn upload(
         offset: 0,
     };
     match upload.send_all(first, &mut parts).await {
+        // The final answer's body was lost on the way: the blob is written,
+        // so its properties are read instead.
+        Ok(answer) if answer.body.is_empty() => crate::read::stat(rest, urls, key).await,
         Ok(answer) => Object::from_json(&answer.body, op, key.as_str())?.meta(op),
         Err(e) => {
             upload.cancel().await;
@@ -280,7 +285,10 @@ impl Resumable<'_> {
         }
     }
 
-    /// One `PUT` of `data` at `from`.
+    /// One `PUT` of `data` at `from`. The answer's head is the answer: a
+    /// `308` says the chunk is held (its body is not read), and a final
+    /// `2xx` whose body breaks on the way still means the blob was written
+    /// (the caller then reads its properties instead).
     async fn put(&self, data: Bytes, from: u64, total: Option<u64>) -> Result<Answer> {
         let total_text = total.map_or_else(|| "*".to_string(), |t| t.to_string());
         let range = if data.is_empty() {
@@ -295,20 +303,28 @@ impl Resumable<'_> {
         } else {
             |s| s == StatusCode::PERMANENT_REDIRECT || s.is_success()
         };
-        self.rest
-            .attempt(
-                Request {
-                    method: Method::PUT,
-                    url: self.session,
-                    headers,
-                    body: data,
-                    op: self.op,
-                    key: self.key.as_str(),
-                    idempotency: Idempotency::NotIdempotent,
-                },
-                accept,
-            )
-            .await
+        let request = Request {
+            method: Method::PUT,
+            url: self.session,
+            headers,
+            body: data,
+            op: self.op,
+            key: self.key.as_str(),
+            idempotency: Idempotency::NotIdempotent,
+        };
+        let response = self.rest.respond(&request, accept).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = if status == StatusCode::PERMANENT_REDIRECT {
+            Bytes::new()
+        } else {
+            response.bytes().await.unwrap_or_default()
+        };
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Asks the session how many bytes it holds.

