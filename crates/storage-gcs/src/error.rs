@@ -76,9 +76,19 @@ pub(crate) fn answer_error(
         429 => ErrorKind::RateLimited { retry_after },
         _ => ErrorKind::Backend,
     };
-    let detail = service_message(body)
+    let mut detail = service_message(body)
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
+    if status == 404 {
+        // A listing or an upload names no object that could be missing.
+        match op {
+            Op::List => detail.push_str("; the bucket GCS_BUCKET names does not exist"),
+            Op::Write | Op::WriteCreate | Op::WriteIfMatch => detail.push_str(
+                "; the bucket GCS_BUCKET names does not exist (or a resumable session expired)",
+            ),
+            _ => {}
+        }
+    }
     let mut err = Error::new(kind, Provider::Gcs)
         .with_message(format!(
             "{} failed: the service answered HTTP {status}{detail}",
