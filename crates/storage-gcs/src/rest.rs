@@ -126,19 +126,9 @@ impl Rest {
     /// inside the attempt (so a body broken on the way is retried like any
     /// other failure of an idempotent request), or the mapped error.
     pub(crate) async fn fetch(&self, req: Request<'_>) -> Result<Answer> {
-        self.fetch_accepting(req, |s| s.is_success()).await
-    }
-
-    /// [`Rest::fetch`], taking the statuses `accept` allows as answers
-    /// (a resumable upload's `308 Resume Incomplete`).
-    pub(crate) async fn fetch_accepting(
-        &self,
-        req: Request<'_>,
-        accept: fn(StatusCode) -> bool,
-    ) -> Result<Answer> {
         self.policy
             .run(&self.endpoint, req.idempotency, |_| {
-                self.attempt(req.clone(), accept)
+                self.attempt(req.clone(), |s| s.is_success())
             })
             .await
             .map_err(|e| tag(e, req.key))
