@@ -7,9 +7,11 @@
 //! encoded query (the `X-Goog-*` parameters), the signed headers (`host`
 //! always; for an upload, `content-type` when one was asked for and
 //! `x-goog-content-length-range` for a size bound) and
-//! `UNSIGNED-PAYLOAD`. Its SHA-256, with the date and the credential
-//! scope, is the string to sign; the RSA PKCS#1 v1.5 SHA-256 signature, in
-//! lowercase hex, becomes `X-Goog-Signature`.
+//! `UNSIGNED-PAYLOAD`. Its SHA-256, with the date and the credential scope,
+//! is the string to sign; the RSA PKCS#1 v1.5 SHA-256 signature, in
+//! lowercase hex, becomes `X-Goog-Signature`. A download's content type
+//! and disposition to serve travel as the signed `response-content-type`
+//! and `response-content-disposition` parameters.
 //!
 //! Headers that are signed must be sent exactly as signed, so they are
 //! listed in [`SignedRequest::headers`]; the service refuses a request
@@ -22,8 +24,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use sha2::{Digest, Sha256};
-use storage_core::SignedRequest;
-use storage_core::{BlobKey, Error, ErrorKind, Provider, Result, SignMethod, SignOptions};
+use storage_core::{
+    BlobKey, Error, ErrorKind, Provider, Result, SignMethod, SignOptions, SignedRequest,
+};
 
 use crate::service_account::ServiceAccountKey;
 
@@ -162,6 +165,9 @@ impl Signer {
         if opts.method == SignMethod::Get {
             if let Some(cd) = &opts.content_disposition {
                 query.push(("response-content-disposition".into(), cd.clone()));
+            }
+            if let Some(ct) = &opts.content_type {
+                query.push(("response-content-type".into(), ct.clone()));
             }
         }
         query.sort();

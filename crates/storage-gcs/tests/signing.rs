@@ -136,14 +136,18 @@ fn a_download_url_matches_the_independent_vector() {
 }
 
 #[test]
-fn a_download_url_with_a_disposition_matches() {
+fn a_download_url_serving_a_type_and_disposition_matches() {
     check(
         "report.pdf",
         SignOptions::new(SignMethod::Get)
             .expires_in(Duration::from_secs(60))
-            .content_disposition("attachment; filename=\"r.pdf\""),
+            .content_disposition("attachment; filename=\"r.pdf\"")
+            .content_type("application/pdf"),
         serde_json::json!({}),
-        serde_json::json!({"response-content-disposition": "attachment; filename=\"r.pdf\""}),
+        serde_json::json!({
+            "response-content-disposition": "attachment; filename=\"r.pdf\"",
+            "response-content-type": "application/pdf",
+        }),
     );
 }
 
