@@ -132,6 +132,7 @@ pub mod data;
 mod failure;
 pub mod fault_proxy;
 mod fixture;
+pub mod gcs_emulator;
 pub mod model;
 pub mod moto;
 pub mod node;
