@@ -6,7 +6,7 @@ use storage_core::{Error, Result};
 pub const PROVIDER_VAR: &str = "BLOB_STORAGE_PROVIDER";
 
 /// The providers this project knows, whether or not this build has them.
-const KNOWN: &str = "local, memory, azure, vercel";
+const KNOWN: &str = "local, memory, azure, s3, gcs, vercel";
 
 /// The configuration of one store.
 ///
@@ -29,6 +29,12 @@ pub enum StorageConfig {
     /// Azure Blob Storage or Azurite (`BLOB_STORAGE_PROVIDER=azure`).
     #[cfg(feature = "azure")]
     Azure(storage_azure::AzureConfig),
+    /// Amazon S3 or an S3-compatible store (`BLOB_STORAGE_PROVIDER=s3`).
+    #[cfg(feature = "s3")]
+    S3(storage_s3::S3Config),
+    /// Google Cloud Storage or an emulator (`BLOB_STORAGE_PROVIDER=gcs`).
+    #[cfg(feature = "gcs")]
+    Gcs(storage_gcs::GcsConfig),
     /// Vercel Blob or its emulator (`BLOB_STORAGE_PROVIDER=vercel`).
     #[cfg(feature = "vercel")]
     Vercel(storage_vercel::VercelConfig),
@@ -51,6 +57,8 @@ impl StorageConfig {
             "local" => local(&lookup),
             "memory" => Ok(StorageConfig::Memory),
             "azure" => azure(&lookup),
+            "s3" => s3(&lookup),
+            "gcs" => gcs(&lookup),
             "vercel" => vercel(&lookup),
             other => Err(Error::config(
                 PROVIDER_VAR,
@@ -83,6 +91,26 @@ fn azure(_: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
     Err(not_compiled_in("azure"))
 }
 
+#[cfg(feature = "s3")]
+fn s3(lookup: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    storage_s3::S3Config::from_lookup(lookup).map(StorageConfig::S3)
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3(_: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    Err(not_compiled_in("s3"))
+}
+
+#[cfg(feature = "gcs")]
+fn gcs(lookup: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    storage_gcs::GcsConfig::from_lookup(lookup).map(StorageConfig::Gcs)
+}
+
+#[cfg(not(feature = "gcs"))]
+fn gcs(_: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
+    Err(not_compiled_in("gcs"))
+}
+
 #[cfg(feature = "vercel")]
 fn vercel(lookup: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
     storage_vercel::VercelConfig::from_lookup(lookup).map(StorageConfig::Vercel)
@@ -93,7 +121,13 @@ fn vercel(_: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig> {
     Err(not_compiled_in("vercel"))
 }
 
-#[cfg(not(all(feature = "local", feature = "azure", feature = "vercel")))]
+#[cfg(not(all(
+    feature = "local",
+    feature = "azure",
+    feature = "s3",
+    feature = "gcs",
+    feature = "vercel"
+)))]
 fn not_compiled_in(name: &str) -> Error {
     Error::config(
         PROVIDER_VAR,

@@ -1,5 +1,6 @@
-//! One blob storage API for Azure Blob, Vercel Blob, local disk and memory,
-//! with the provider picked at run time by `BLOB_STORAGE_PROVIDER`.
+//! One blob storage API for Azure Blob, Amazon S3, Google Cloud Storage,
+//! Vercel Blob, local disk and memory, with the provider picked at run time
+//! by `BLOB_STORAGE_PROVIDER`.
 //!
 //! Call [`from_env`] once at start-up and share the `Arc<dyn BlobStore>`:
 //!
@@ -22,6 +23,8 @@
 //! | `local` (or unset) | files under a directory | `LOCAL_STORAGE_PATH` (default `./.blobs`) |
 //! | `memory` | process memory | none |
 //! | `azure` | Azure Blob Storage, Azurite | `AZURE_STORAGE_CONNECTION_STRING`, or `AZURE_STORAGE_ACCOUNT_NAME` + `AZURE_STORAGE_ACCOUNT_KEY` (else the managed-identity chain), `AZURE_STORAGE_CONTAINER_NAME`, `AZURE_STORAGE_USE_EMULATOR`, `AZURITE_BLOB_STORAGE_URL` |
+//! | `s3` | Amazon S3, R2, MinIO, an emulator | `S3_BUCKET`, `AWS_REGION` / `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`; else the default credential chain), `AWS_ENDPOINT_URL`, `S3_FORCE_PATH_STYLE` |
+//! | `gcs` | Google Cloud Storage, an emulator | `GCS_BUCKET`, `GOOGLE_APPLICATION_CREDENTIALS` or `GOOGLE_SERVICE_ACCOUNT_KEY` (else the metadata server), `STORAGE_EMULATOR_HOST` / `GCS_ENDPOINT_URL` |
 //! | `vercel` | Vercel Blob, the emulator | `BLOB_READ_WRITE_TOKEN`, `VERCEL_BLOB_API_URL`, `BLOB_STORAGE_ACCESS`, `VERCEL_BLOB_HOST_URL` |
 //!
 //! A missing or malformed variable fails here, naming the variable, never
@@ -41,6 +44,12 @@ pub use storage_local as local;
 
 #[cfg(feature = "azure")]
 pub use storage_azure as azure;
+
+#[cfg(feature = "s3")]
+pub use storage_s3 as s3;
+
+#[cfg(feature = "gcs")]
+pub use storage_gcs as gcs;
 
 #[cfg(feature = "vercel")]
 pub use storage_vercel as vercel;
@@ -97,6 +106,10 @@ pub fn from_config(config: StorageConfig) -> Result<Arc<dyn BlobStore>> {
         StorageConfig::Memory => Arc::new(memory::MemoryStore::new()),
         #[cfg(feature = "azure")]
         StorageConfig::Azure(azure) => Arc::new(storage_azure::AzureStore::new(azure)?),
+        #[cfg(feature = "s3")]
+        StorageConfig::S3(s3) => Arc::new(storage_s3::S3Store::new(s3)?),
+        #[cfg(feature = "gcs")]
+        StorageConfig::Gcs(gcs) => Arc::new(storage_gcs::GcsStore::new(gcs)?),
         #[cfg(feature = "vercel")]
         StorageConfig::Vercel(vercel) => Arc::new(storage_vercel::VercelStore::new(vercel)?),
     })

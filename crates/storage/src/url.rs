@@ -6,6 +6,8 @@
 //! | `file:///abs/dir` | local disk rooted at `/abs/dir`; `LOCAL_STORAGE_BASE_URL`, `LOCAL_STORAGE_SIGNING_KEY` and `LOCAL_STORAGE_FSYNC` still apply |
 //! | `memory://` | a new, empty in-memory store |
 //! | `azure://container` | Azure (or Azurite) with this container; credentials from the `AZURE_*` variables |
+//! | `s3://bucket` | S3 (or an S3-compatible store) with this bucket; the rest from the `AWS_*` and `S3_*` variables |
+//! | `gs://bucket` | Google Cloud Storage (or an emulator) with this bucket; the rest from the `GOOGLE_*` and `GCS_*` variables |
 //! | `vercel://` | Vercel Blob (or the emulator) from `BLOB_READ_WRITE_TOKEN` and friends |
 //!
 //! The URL names a store, never a key: `azure://c/some/key` is refused, so a
@@ -25,7 +27,7 @@ use storage_core::{BlobStore, Error, ErrorKind, Result};
 /// let store = storage::open(&url)?;
 /// store.put_bytes("a.txt", "hi").await?;
 /// assert_eq!(store.provider(), storage::Provider::Local);
-/// assert!(storage::open("s3://bucket").is_err());
+/// assert!(storage::open("ftp://host").is_err());
 /// # Ok(()) }
 /// ```
 ///
@@ -46,10 +48,12 @@ pub fn open(url: &str) -> Result<Arc<dyn BlobStore>> {
         }
         "file" => file(url, rest),
         "azure" => azure(url, rest),
+        "s3" => s3(url, rest),
+        "gs" => gcs(url, rest),
         "vercel" => vercel(url, rest),
         _ => Err(bad_url(
             url,
-            "the scheme is not one of file, memory, azure, vercel",
+            "the scheme is not one of file, memory, azure, s3, gs, vercel",
         )),
     }
 }
@@ -94,6 +98,58 @@ fn azure(url: &str, _: &str) -> Result<Arc<dyn BlobStore>> {
     Err(bad_url(url, "the azure provider is not compiled in"))
 }
 
+/// The one bucket a `s3://` or `gs://` URL names.
+#[cfg(any(feature = "s3", feature = "gcs"))]
+fn bucket<'a>(url: &str, rest: &'a str, scheme: &str) -> Result<&'a str> {
+    let bucket = rest.trim_end_matches('/');
+    if bucket.is_empty() || bucket.contains('/') {
+        return Err(bad_url(
+            url,
+            &format!("name exactly one bucket, e.g. `{scheme}://recordings`"),
+        ));
+    }
+    Ok(bucket)
+}
+
+/// The environment, with `var` set to `value`: the bucket a URL names wins
+/// over the bucket variable, and everything else still comes from the
+/// provider's own variables.
+#[cfg(any(feature = "s3", feature = "gcs"))]
+fn env_with<'a>(var: &'a str, value: &'a str) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        if name == var {
+            Some(value.to_string())
+        } else {
+            std::env::var(name).ok()
+        }
+    }
+}
+
+#[cfg(feature = "s3")]
+fn s3(url: &str, rest: &str) -> Result<Arc<dyn BlobStore>> {
+    let bucket = bucket(url, rest, "s3")?;
+    let config = storage_s3::S3Config::from_lookup(env_with(storage_s3::config::BUCKET, bucket))?;
+    Ok(Arc::new(storage_s3::S3Store::new(config)?))
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3(url: &str, _: &str) -> Result<Arc<dyn BlobStore>> {
+    Err(bad_url(url, "the s3 provider is not compiled in"))
+}
+
+#[cfg(feature = "gcs")]
+fn gcs(url: &str, rest: &str) -> Result<Arc<dyn BlobStore>> {
+    let bucket = bucket(url, rest, "gs")?;
+    let config =
+        storage_gcs::GcsConfig::from_lookup(env_with(storage_gcs::config::BUCKET, bucket))?;
+    Ok(Arc::new(storage_gcs::GcsStore::new(config)?))
+}
+
+#[cfg(not(feature = "gcs"))]
+fn gcs(url: &str, _: &str) -> Result<Arc<dyn BlobStore>> {
+    Err(bad_url(url, "the gcs provider is not compiled in"))
+}
+
 #[cfg(feature = "vercel")]
 fn vercel(url: &str, rest: &str) -> Result<Arc<dyn BlobStore>> {
     if !rest.trim_end_matches('/').is_empty() {
@@ -117,7 +173,7 @@ fn bad_url(url: &str, reason: &str) -> Error {
     let shown: String = url.chars().take(200).collect();
     Error::without_provider(ErrorKind::InvalidInput).with_message(format!(
         "cannot open store URL `{}`: {reason}; use file:///abs/dir, memory://, \
-         azure://container or vercel://",
+         azure://container, s3://bucket, gs://bucket or vercel://",
         shown.escape_debug()
     ))
 }

@@ -10,6 +10,8 @@ const SAS: &str = "sv=2022-11-02&ss=b&srt=sco&sp=rl&sig=SasSignatureSecret0123%3
 const TOKEN: &str = "vercel_blob_rw_teststore0001_VercelTokenSecret0123";
 const SIGNING_KEY: &str = "LocalSigningKeySecret-0123456789abcdef0123456789";
 const CLIENT_SECRET: &str = "ClientSecretValue0123456789";
+const AWS_SECRET: &str = "AwsSecretAccessKeyValue0123456789";
+const AWS_SESSION: &str = "AwsSessionTokenValue0123456789";
 
 /// The secret parts that must never be printed.
 const NEEDLES: &[&str] = &[
@@ -18,6 +20,9 @@ const NEEDLES: &[&str] = &[
     "VercelTokenSecret",
     "LocalSigningKeySecret",
     "ClientSecretValue",
+    "AwsSecretAccessKeyValue",
+    "AwsSessionTokenValue",
+    "PRIVATE KEY",
 ];
 
 fn config(vars: &[(&str, &str)]) -> StorageConfig {
@@ -73,4 +78,47 @@ fn every_provider_config_and_store_debug_hides_its_secrets() {
         ("BLOB_STORAGE_PROVIDER", "vercel"),
         ("BLOB_READ_WRITE_TOKEN", TOKEN),
     ]));
+    assert_redacted(config(&[
+        ("BLOB_STORAGE_PROVIDER", "s3"),
+        ("S3_BUCKET", "recordings"),
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
+        ("AWS_SESSION_TOKEN", AWS_SESSION),
+    ]));
+    let key = service_account_key();
+    assert_redacted(config(&[
+        ("BLOB_STORAGE_PROVIDER", "gcs"),
+        ("GCS_BUCKET", "recordings"),
+        ("GOOGLE_SERVICE_ACCOUNT_KEY", &key),
+    ]));
+}
+
+/// A service-account key file's JSON around a fresh RSA key, made with the
+/// `openssl` command line tool (never a key kept in the repository).
+fn service_account_key() -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pem = dir.path().join("key.pem");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&pem)
+        .output()
+        .unwrap_or_else(|e| panic!("this test needs the openssl command line tool: {e}"));
+    assert!(out.status.success(), "openssl genpkey failed: {out:?}");
+    let pem = std::fs::read_to_string(&pem).expect("read key.pem");
+    serde_json::json!({
+        "type": "service_account",
+        "project_id": "p",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "a@p.iam.gserviceaccount.com",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    })
+    .to_string()
 }

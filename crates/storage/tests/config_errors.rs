@@ -25,10 +25,13 @@ fn config_error_var(vars: &[(&str, &str)]) -> (String, String) {
 
 #[test]
 fn unknown_provider_names_the_variable_and_the_choices() {
-    let (var, text) = config_error_var(&[("BLOB_STORAGE_PROVIDER", "s3")]);
+    let (var, text) = config_error_var(&[("BLOB_STORAGE_PROVIDER", "ftp")]);
     assert_eq!(var, "BLOB_STORAGE_PROVIDER");
-    assert!(text.contains("unknown provider `s3`"), "{text}");
-    assert!(text.contains("local, memory, azure, vercel"), "{text}");
+    assert!(text.contains("unknown provider `ftp`"), "{text}");
+    assert!(
+        text.contains("local, memory, azure, s3, gcs, vercel"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -63,6 +66,27 @@ fn cloud_providers_name_their_missing_variables() {
     ]);
     assert_eq!(var, "AZURE_STORAGE_CONNECTION_STRING");
     assert!(!text.contains("c2VjcmV0c2VjcmV0"), "{text}");
+    let (var, _) = config_error_var(&[("BLOB_STORAGE_PROVIDER", "s3")]);
+    assert_eq!(var, "S3_BUCKET");
+    let (var, text) = config_error_var(&[
+        ("BLOB_STORAGE_PROVIDER", "s3"),
+        ("S3_BUCKET", "recordings"),
+        ("AWS_SECRET_ACCESS_KEY", "AwsSecretValue0123"),
+    ]);
+    assert_eq!(var, "AWS_ACCESS_KEY_ID", "{text}");
+    assert!(!text.contains("AwsSecretValue0123"), "{text}");
+    let (var, _) = config_error_var(&[("BLOB_STORAGE_PROVIDER", "gcs")]);
+    assert_eq!(var, "GCS_BUCKET");
+    let (var, text) = config_error_var(&[
+        ("BLOB_STORAGE_PROVIDER", "gcs"),
+        ("GCS_BUCKET", "recordings"),
+        (
+            "GOOGLE_SERVICE_ACCOUNT_KEY",
+            r#"{"private_key": "GcsKeySecret0123"}"#,
+        ),
+    ]);
+    assert_eq!(var, "GOOGLE_SERVICE_ACCOUNT_KEY", "{text}");
+    assert!(!text.contains("GcsKeySecret0123"), "{text}");
 }
 
 #[test]
@@ -90,6 +114,26 @@ fn cloud_providers_build_from_their_variables() {
     .expect("vercel");
     assert_eq!(vercel.provider(), Provider::Vercel);
     assert!(!format!("{vercel:?}").contains("s3cr3tvalue"), "{vercel:?}");
+    let s3 = StorageConfig::from_lookup(lookup(&[
+        ("BLOB_STORAGE_PROVIDER", "s3"),
+        ("S3_BUCKET", "recordings"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "AwsSecretValue0123"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+    ]))
+    .and_then(from_config)
+    .expect("s3");
+    assert_eq!(s3.provider(), Provider::S3);
+    assert!(!format!("{s3:?}").contains("AwsSecretValue0123"), "{s3:?}");
+    let gcs = StorageConfig::from_lookup(lookup(&[
+        ("BLOB_STORAGE_PROVIDER", "gcs"),
+        ("GCS_BUCKET", "recordings"),
+        ("STORAGE_EMULATOR_HOST", "127.0.0.1:9"),
+    ]))
+    .and_then(from_config)
+    .expect("gcs on an emulator");
+    assert_eq!(gcs.provider(), Provider::Gcs);
 }
 
 #[test]

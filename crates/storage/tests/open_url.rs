@@ -35,7 +35,11 @@ async fn memory_url_opens_an_empty_memory_store() {
 #[test]
 fn malformed_urls_are_refused_with_the_accepted_forms() {
     for url in [
-        "s3://bucket",
+        "ftp://host/dir",
+        "s3://",
+        "s3://bucket/key",
+        "gs://",
+        "gs://bucket/key",
         "no-scheme",
         "file://relative/dir",
         "memory://something",
@@ -48,4 +52,28 @@ fn malformed_urls_are_refused_with_the_accepted_forms() {
         assert_eq!(err.kind(), &ErrorKind::InvalidInput, "{url}");
         assert!(err.to_string().contains("file:///abs/dir"), "{url}: {err}");
     }
+}
+
+#[test]
+fn bucket_urls_name_the_bucket_over_the_bucket_variable() {
+    // The rest of the configuration comes from the environment; this test
+    // process sets only what it needs, and no test here sets these.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "AwsSecretValue0123");
+    std::env::set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    std::env::set_var("STORAGE_EMULATOR_HOST", "127.0.0.1:9");
+    let s3 = storage::open("s3://from-the-url").expect("s3 URL");
+    assert_eq!(s3.provider(), Provider::S3);
+    let s3 = s3
+        .native()
+        .downcast_ref::<storage::s3::S3Store>()
+        .expect("an S3Store");
+    assert_eq!(s3.config().bucket(), "from-the-url");
+    let gcs = storage::open("gs://from-the-url/").expect("gs URL");
+    assert_eq!(gcs.provider(), Provider::Gcs);
+    let gcs = gcs
+        .native()
+        .downcast_ref::<storage::gcs::GcsStore>()
+        .expect("a GcsStore");
+    assert_eq!(gcs.config().bucket(), "from-the-url");
 }
