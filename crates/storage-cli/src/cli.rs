@@ -7,17 +7,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const ABOUT: &str = "Put, get, list, copy, sync, sign and serve blobs on Azure Blob, Vercel Blob, \
 local disk or memory.";
 
-const LONG_ABOUT: &str = "Put, get, list, copy, sync, sign and serve blobs on Azure Blob, Vercel Blob, \
-local disk or memory.
+const LONG_ABOUT: &str = "Put, get, list, copy, sync, sign and serve blobs on Azure Blob, Amazon S3, \
+Google Cloud Storage, Vercel Blob, local disk or memory.
 
 A blob is named either by a key in the store the environment configures \
-(BLOB_STORAGE_PROVIDER=azure|vercel|local|memory and the provider's variables, \
+(BLOB_STORAGE_PROVIDER=azure|s3|gcs|vercel|local|memory and the provider's variables, \
 exactly as the library's storage::from_env() reads them), or by a URL:
 
   file:///srv/blobs//recordings/a.webm   local store rooted at /srv/blobs, key recordings/a.webm
   file:///srv/blobs/recordings/a.webm    same, once /srv/blobs is a store (has objects/ and meta/)
   memory://key                           a fresh in-memory store (lives as long as the command)
   azure://container/key                  Azure/Azurite; credentials from AZURE_STORAGE_*
+  s3://bucket/key                        S3 or S3-compatible; credentials from AWS_*, endpoint AWS_ENDPOINT_URL
+  gs://bucket/key                        Google Cloud Storage; credentials from GOOGLE_APPLICATION_CREDENTIALS
   vercel://pathname                      Vercel Blob/emulator; credentials from BLOB_READ_WRITE_TOKEN
 
 In a file URL, `//` ends the store directory explicitly; without it the deepest \
@@ -31,6 +33,7 @@ const EXAMPLES: &str = "Examples:
   blobctl ls recordings/ --long
   blobctl cp file:///srv/blobs//recordings/a.webm azure://recordings/a.webm
   blobctl sync file:///srv/blobs//recordings/ vercel://recordings/ --jobs 8
+  blobctl sync azure://recordings/ s3://recordings/ --jobs 8
   blobctl sign recordings/talk.webm --method put --expires 10m --content-type audio/webm";
 
 /// `blobctl`: the command-line tool of the blob storage library.
@@ -96,7 +99,8 @@ content (SHA-256), keeping content type, cache control, content disposition and 
 DST supports them. Each copy is verified (size and SHA-256 read back). Where DST keeps user \
 metadata, sync stores the checksum as a `sha256` entry, so a rerun compares without reading \
 DST; otherwise it reads and hashes. A rerun after an interruption copies only what is left.",
-        after_help = "Examples:\n  blobctl sync file:///srv/blobs//recordings/ vercel://recordings/ --jobs 8\n  \
+        after_help = "Examples:\n  blobctl sync file:///srv/blobs//recordings/ vercel://recordings/ --jobs 8
+  blobctl sync azure://recordings/ s3://recordings/ --jobs 8\n  \
         blobctl sync azure://old/ azure://new/ --delete --dry-run --json"
     )]
     Sync(SyncArgs),

@@ -9,6 +9,8 @@
 //! | `memory://a/b` | `memory://` | `a/b` |
 //! | `vercel://a/b` | `vercel://` | `a/b` |
 //! | `azure://c/a/b` | `azure://c` | `a/b` |
+//! | `s3://bucket/a/b` | `s3://bucket` | `a/b` |
+//! | `gs://bucket/a/b` | `gs://bucket` | `a/b` |
 //! | `file:///srv/blobs//a/b` | `file:///srv/blobs` | `a/b` (an explicit `//` ends the directory) |
 //! | `file:///srv/blobs/a/b` | the deepest existing store directory above `a/b` (one that has `objects/` and `meta/`), else `file:///srv/blobs/a` | the rest, else `b` |
 //! | `file:///srv/blobs/` | `file:///srv/blobs` | empty (a trailing `/` names the directory itself) |
@@ -123,14 +125,14 @@ pub fn split_url(arg: &str) -> CliResult<(String, String)> {
     match scheme.to_ascii_lowercase().as_str() {
         "memory" => Ok(("memory://".into(), rest.into())),
         "vercel" => Ok(("vercel://".into(), rest.into())),
-        "azure" => Ok(match rest.split_once('/') {
-            Some((container, key)) => (format!("azure://{container}"), key.into()),
-            None => (format!("azure://{rest}"), String::new()),
+        scheme @ ("azure" | "s3" | "gs") => Ok(match rest.split_once('/') {
+            Some((bucket, key)) => (format!("{scheme}://{bucket}"), key.into()),
+            None => (format!("{scheme}://{rest}"), String::new()),
         }),
         "file" => split_file(rest),
         other => Err(CliError::usage(format!(
-            "unknown scheme `{other}://`; use file:///dir/key, memory://key, azure://container/key \
-             or vercel://pathname"
+            "unknown scheme `{other}://`; use file:///dir/key, memory://key, azure://container/key, \
+             s3://bucket/key, gs://bucket/key or vercel://pathname"
         ))),
     }
 }
@@ -182,6 +184,9 @@ mod tests {
             ("vercel://a/b", ("vercel://", "a/b")),
             ("azure://c/a/b", ("azure://c", "a/b")),
             ("azure://c", ("azure://c", "")),
+            ("s3://b/a/b", ("s3://b", "a/b")),
+            ("gs://b/a/b", ("gs://b", "a/b")),
+            ("S3://b", ("s3://b", "")),
             ("file:///no/such/root//a/b", ("file:///no/such/root", "a/b")),
             ("file:///no/such/root/", ("file:///no/such/root", "")),
             ("file:///no/such/root/k", ("file:///no/such/root", "k")),
@@ -206,7 +211,7 @@ mod tests {
     #[test]
     fn refuses_relative_file_urls_and_unknown_schemes() {
         assert!(split_url("file://rel/x").is_err());
-        assert!(split_url("s3://b/k").is_err());
+        assert!(split_url("ftp://b/k").is_err());
         assert!(has_scheme("memory://"));
         assert!(!has_scheme("./a://b"));
         assert!(!has_scheme("plain/key"));

@@ -266,7 +266,7 @@ fn exit_codes_and_one_line_errors() {
     assert_eq!(blob(&["frobnicate"]).code, 2);
     assert_eq!(blob(&["put"]).code, 2);
     assert_eq!(blob(&["sign", "k", "--method", "post"]).code, 2);
-    assert_eq!(blob(&["stat", "s3://bucket/key"]).code, 2);
+    assert_eq!(blob(&["stat", "ftp://bucket/key"]).code, 2);
     let bad_key = blob(&["stat", &file_url(dir.path(), "a/../b")]);
     assert_eq!(bad_key.code, 2, "{}", bad_key.stderr);
     assert_eq!(blob(&["--help"]).code, 0);
