@@ -203,7 +203,17 @@ impl Driver for GcsStore {
         let request = Request::new(Method::DELETE, &url, Op::Delete, key.as_str());
         match self.inner.rest.fetch(request).await {
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == &ErrorKind::NotFound => Ok(()),
+            // Gone already counts as deleted; a missing bucket does not,
+            // where the service says so ("The specified bucket does not
+            // exist.").
+            Err(e)
+                if e.kind() == &ErrorKind::NotFound
+                    && !e
+                        .message()
+                        .is_some_and(|m| m.contains("bucket does not exist")) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }
