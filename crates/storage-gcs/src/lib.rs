@@ -11,7 +11,9 @@
 //! - A blob's etag is its generation. `PutMode::Create` is
 //!   `ifGenerationMatch=0`, `PutMode::IfMatch` is `ifGenerationMatch=<etag>`,
 //!   on uploads and copies alike, checked by the service.
-//! - Downloads are pinned to the generation whose properties they return.
+//! - A download's properties and bytes come from one answer, so they are
+//!   of one version; a resumed download is pinned to that generation.
+//! - Deleting a blob that is gone already succeeds.
 //! - Signed URLs are V4 (`GOOG4-RSA-SHA256`), signed locally with the
 //!   service account's key; without a key the store signs nothing.
 //! - Every request is the adapter's own, sent under the one retry and
@@ -203,7 +205,17 @@ impl Driver for GcsStore {
         let request = Request::new(Method::DELETE, &url, Op::Delete, key.as_str());
         match self.inner.rest.fetch(request).await {
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == &ErrorKind::NotFound => Ok(()),
+            // Gone already counts as deleted; a missing bucket does not,
+            // where the service says so ("The specified bucket does not
+            // exist.").
+            Err(e)
+                if e.kind() == &ErrorKind::NotFound
+                    && !e
+                        .message()
+                        .is_some_and(|m| m.contains("bucket does not exist")) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }

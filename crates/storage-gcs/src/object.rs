@@ -145,12 +145,19 @@ impl Object {
             .ok_or_else(|| malformed(op, &self.name, "the object resource has no generation"))
     }
 
+    /// When this version was written, in whole seconds: a download tells
+    /// it only as an HTTP date, and `head`, `get` and `list` must agree.
     fn updated(&self) -> SystemTime {
-        self.updated
+        let at = self
+            .updated
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(SystemTime::from)
-            .unwrap_or_else(SystemTime::now)
+            .unwrap_or_else(SystemTime::now);
+        let secs = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)
     }
 
     fn key(&self, op: Op) -> Result<BlobKey> {
