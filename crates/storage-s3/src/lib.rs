@@ -24,9 +24,10 @@
 //!   S3-compatible stores) does not enforce them.
 //! - Etags are S3's (an MD5 of the content for single-part objects), so a
 //!   rewrite of the same bytes keeps its etag (`etag_per_write` is false).
-//! - Signed URLs are SigV4 presigned URLs ([`sign`](crate) notes in
-//!   [`S3Store::signed_url`](storage_core::BlobStore::signed_url)): at most
-//!   7 days, content type bound on uploads, no size bound.
+//! - Signed URLs are SigV4 presigned URLs: at most 7 days (and no longer
+//!   than the session of temporary credentials), content type and
+//!   content-disposition bound on uploads, no size bound (a presigned
+//!   `PUT` cannot carry one).
 //! - The secret key and the session token never appear in `Debug`,
 //!   `Display` or errors.
 //!
