@@ -9,7 +9,9 @@
 //! - [`idempotency`], which decides from a request alone whether it may be
 //!   sent twice (conditional writes never are).
 //! - [`map_error`], from `object_store::Error` to [`storage_core::Error`] with
-//!   the matching kind and a message free of secrets.
+//!   the matching kind and a message free of secrets (and [`answer_error`]
+//!   for a driver's own requests).
+//! - [`PartReader`], an upload body cut into parts with bounded memory.
 //!
 //! ```
 //! use storage_core::retry::RetryPolicy;
@@ -25,7 +27,9 @@
 mod connector;
 mod error;
 mod idempotency;
+mod parts;
 
 pub use connector::{client_options, no_retries, PolicyHttp};
 pub use error::{answer_error, map_error, map_write_error, redact_text, service_code};
 pub use idempotency::idempotency;
+pub use parts::PartReader;

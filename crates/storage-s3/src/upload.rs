@@ -16,12 +16,11 @@
 
 use std::time::SystemTime;
 
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
+use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, DATE, ETAG};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use storage_core::Result;
-use storage_core::{BlobKey, BlobMeta, Body, ByteStream, Error, ErrorKind, PutMode, PutOptions};
+use storage_core::{BlobKey, BlobMeta, Body, Error, ErrorKind, PutMode, PutOptions, Result};
+use storage_object_store::PartReader;
 use tokio::task::JoinSet;
 
 use crate::rest::{header_value, xml_field, Rest};
@@ -31,64 +30,6 @@ use crate::rest::{header_value, xml_field, Rest};
 pub(crate) struct Tuning {
     pub part_size: usize,
     pub max_concurrency: usize,
-}
-
-/// Reads a body in parts of exactly `size` bytes (the last may be shorter).
-struct Parts {
-    stream: ByteStream,
-    size: usize,
-    left: Bytes,
-    ended: bool,
-}
-
-impl Parts {
-    /// The next part and whether the body ended with it.
-    async fn next(&mut self) -> Result<(Bytes, bool)> {
-        let mut buf = BytesMut::new();
-        loop {
-            if !self.left.is_empty() {
-                let want = self.size - buf.len();
-                if buf.is_empty() && self.left.len() >= want {
-                    // A whole part inside one chunk: no copy.
-                    let part = self.left.split_to(want);
-                    return Ok((part, self.at_end().await?));
-                }
-                if buf.is_empty() {
-                    let chunk = std::mem::take(&mut self.left);
-                    if self.at_end().await? {
-                        return Ok((chunk, true));
-                    }
-                    buf.reserve(self.size);
-                    buf.extend_from_slice(&chunk);
-                    continue;
-                }
-                let take = want.min(self.left.len());
-                buf.extend_from_slice(&self.left.split_to(take));
-                if buf.len() == self.size {
-                    return Ok((buf.freeze(), self.at_end().await?));
-                }
-            }
-            match self.stream.next().await {
-                Some(chunk) => self.left = chunk?,
-                None => {
-                    self.ended = true;
-                    return Ok((buf.freeze(), true));
-                }
-            }
-        }
-    }
-
-    /// Whether nothing follows: looks one chunk ahead (skipping empty
-    /// chunks), so a body of exactly one part stays a single `PUT`.
-    async fn at_end(&mut self) -> Result<bool> {
-        while self.left.is_empty() && !self.ended {
-            match self.stream.next().await {
-                Some(chunk) => self.left = chunk?,
-                None => self.ended = true,
-            }
-        }
-        Ok(self.left.is_empty() && self.ended)
-    }
 }
 
 /// The content headers of a new object.
@@ -173,12 +114,7 @@ pub(crate) async fn upload(
 ) -> Result<BlobMeta> {
     let headers = content_headers(key, opts)?;
     let condition = condition(&opts.mode)?;
-    let mut parts = Parts {
-        stream: body.into_stream(),
-        size: tuning.part_size,
-        left: Bytes::new(),
-        ended: false,
-    };
+    let mut parts = PartReader::new(body, tuning.part_size);
     let (first, ended) = parts.next().await?;
     if ended {
         let size = first.len() as u64;
@@ -250,7 +186,7 @@ impl Multipart<'_> {
     async fn run(
         &self,
         first: Bytes,
-        parts: &mut Parts,
+        parts: &mut PartReader,
         condition: Option<(HeaderName, HeaderValue)>,
     ) -> Result<BlobMeta> {
         let Multipart {
@@ -278,7 +214,7 @@ impl Multipart<'_> {
                 let answer = rest.send(Method::PUT, &url, HeaderMap::new(), part).await?;
                 Ok((index, etag_of(&answer.headers)))
             });
-            if !parts.ended || !parts.left.is_empty() {
+            if !parts.is_done() {
                 // Dropping `in_flight` on an error cancels the parts in flight.
                 let (part, _) = parts.next().await?;
                 if !part.is_empty() {
