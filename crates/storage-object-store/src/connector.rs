@@ -4,7 +4,7 @@
 //! Every request object_store sends (data calls, credential and token
 //! requests alike) goes through [`PolicyHttp::call`], which:
 //! - decides from the request whether it may be replayed
-//!   ([`idempotency`](crate::idempotency));
+//!   ([`idempotency()`](crate::idempotency()));
 //! - sends it with [`RetryPolicy::run`]: the statuses and transport errors
 //!   the policy retries are retried, with its backoff or the server's
 //!   `Retry-After`; each attempt gets the policy's per-attempt timeout until

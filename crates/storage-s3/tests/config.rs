@@ -192,6 +192,11 @@ fn every_error_names_its_variable_and_what_it_accepts() {
             "`true` or `false`",
         ),
         (
+            &[("S3_BUCKET", "b-1"), ("S3_CONDITIONAL_WRITES", "sometimes")],
+            "S3_CONDITIONAL_WRITES",
+            "`true` or `false`",
+        ),
+        (
             &[("S3_BUCKET", "b-1"), ("AWS_ACCESS_KEY_ID", "AKIA")],
             "AWS_SECRET_ACCESS_KEY",
             "set both",
@@ -307,4 +312,35 @@ async fn a_request_made_with_a_wrong_key_names_the_variables_and_hides_the_secre
     assert!(debug.contains("X-Amz-Signature=[redacted]"), "{debug}");
     let answer = reqwest::get(&signed.url).await.expect("answer");
     assert_eq!(answer.status(), 403);
+}
+
+#[tokio::test]
+async fn without_conditional_writes_create_and_if_match_are_unsupported_before_any_request() {
+    // Port 9 (discard) on loopback: nothing listens, so any request fails
+    // with a transport error, never with `Unsupported`.
+    let config = config(&[
+        ("S3_BUCKET", "b-1"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("S3_CONDITIONAL_WRITES", "false"),
+    ])
+    .expect("valid");
+    assert!(!config.conditional_writes());
+    let store = S3Store::new(config).expect("store");
+    let caps = store.capabilities();
+    assert!(!caps.put_create && !caps.put_if_match);
+    for mode in [
+        storage_core::PutMode::Create,
+        storage_core::PutMode::IfMatch("\"e\"".into()),
+    ] {
+        let err = store
+            .put_bytes_with("k", "x", storage_core::PutOptions::new().mode(mode.clone()))
+            .await
+            .expect_err("unsupported");
+        assert!(
+            matches!(err.kind(), ErrorKind::Unsupported { .. }),
+            "{mode:?}: {err}"
+        );
+    }
 }
