@@ -22,14 +22,14 @@
 
 use std::time::SystemTime;
 
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
+use bytes::Bytes;
 use object_store::path::Path;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, IF_MATCH, IF_NONE_MATCH};
 use reqwest::Method;
 use storage_core::retry::Idempotency;
-use storage_core::{BlobKey, BlobMeta, Body, ByteStream, Error, ErrorKind, Provider, PutMode};
+use storage_core::{BlobKey, BlobMeta, Body, Error, ErrorKind, Provider, PutMode};
 use storage_core::{PutOptions, Result};
+use storage_object_store::PartReader;
 use tokio::task::JoinSet;
 
 use crate::error::{tag, Op};
@@ -88,71 +88,6 @@ fn endpoint_url(endpoint: &str) -> Result<url::Url> {
 fn no_path() -> Error {
     Error::new(ErrorKind::InvalidInput, Provider::Azure)
         .with_message("the endpoint cannot carry a path")
-}
-
-/// Reads a body in parts of exactly `size` bytes (the last may be shorter),
-/// splitting chunks that straddle a boundary.
-struct Parts {
-    stream: ByteStream,
-    size: usize,
-    left: Bytes,
-    ended: bool,
-}
-
-impl Parts {
-    /// The next part and whether the body ended with it.
-    async fn next(&mut self) -> Result<(Bytes, bool)> {
-        let mut buf = BytesMut::new();
-        loop {
-            if !self.left.is_empty() {
-                let want = self.size - buf.len();
-                if buf.is_empty() && self.left.len() >= want {
-                    // A whole part inside one chunk: no copy.
-                    let part = self.left.split_to(want);
-                    return Ok((part, self.at_end().await?));
-                }
-                if buf.is_empty() {
-                    // A chunk shorter than a part: when the body ends with
-                    // it (a `put_bytes`), it is the whole body, sent as is
-                    // instead of copied into a part-sized buffer.
-                    let chunk = std::mem::take(&mut self.left);
-                    if self.at_end().await? {
-                        return Ok((chunk, true));
-                    }
-                    buf.reserve(self.size);
-                    buf.extend_from_slice(&chunk);
-                    continue;
-                }
-                let take = want.min(self.left.len());
-                if buf.capacity() == 0 {
-                    buf.reserve(self.size);
-                }
-                buf.extend_from_slice(&self.left.split_to(take));
-                if buf.len() == self.size {
-                    return Ok((buf.freeze(), self.at_end().await?));
-                }
-            }
-            match self.stream.next().await {
-                Some(chunk) => self.left = chunk?,
-                None => {
-                    self.ended = true;
-                    return Ok((buf.freeze(), true));
-                }
-            }
-        }
-    }
-
-    /// Whether nothing follows: looks one chunk ahead (skipping empty
-    /// chunks) so a body of exactly one part stays a single Put Blob.
-    async fn at_end(&mut self) -> Result<bool> {
-        while self.left.is_empty() && !self.ended {
-            match self.stream.next().await {
-                Some(chunk) => self.left = chunk?,
-                None => self.ended = true,
-            }
-        }
-        Ok(self.left.is_empty() && self.ended)
-    }
 }
 
 /// What a put sends besides its body, and what it reports back.
@@ -245,12 +180,7 @@ pub(crate) async fn upload(
     if let Some(bytes) = whole {
         return put_blob(rest, url, key, opts, sent, bytes, idempotency).await;
     }
-    let mut parts = Parts {
-        stream: body.into_stream(),
-        size: tuning.part_size,
-        left: Bytes::new(),
-        ended: false,
-    };
+    let mut parts = PartReader::new(body, tuning.part_size);
     let (first, ended) = parts.next().await.map_err(|e| tag(e, key.as_str()))?;
     if ended {
         return put_blob(rest, url, key, opts, sent, first, idempotency).await;
@@ -290,7 +220,7 @@ pub(crate) async fn upload(
             .await
             .map(drop)
         });
-        if !parts.ended || !parts.left.is_empty() {
+        if !parts.is_done() {
             // Dropping `in_flight` on an error aborts the staged requests;
             // the block list is never sent.
             let (part, _) = parts.next().await.map_err(|e| tag(e, key.as_str()))?;
@@ -383,62 +313,6 @@ fn block_list(ids: &[String]) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use futures::stream;
-
-    async fn split(chunks: Vec<&'static [u8]>, size: usize) -> Vec<(Vec<u8>, bool)> {
-        let stream = stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c)))).boxed();
-        let mut parts = Parts {
-            stream,
-            size,
-            left: Bytes::new(),
-            ended: false,
-        };
-        let mut out = Vec::new();
-        loop {
-            let (part, ended) = parts.next().await.unwrap();
-            out.push((part.to_vec(), ended));
-            if ended {
-                return out;
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn parts_have_the_part_size_and_the_end_is_seen_early() {
-        assert_eq!(
-            split(vec![b"abcde", b"", b"fg"], 3).await,
-            vec![
-                (b"abc".to_vec(), false),
-                (b"def".to_vec(), false),
-                (b"g".to_vec(), true)
-            ]
-        );
-        // Exactly one part is one part, not a part and an empty one.
-        assert_eq!(
-            split(vec![b"ab", b"c", b""], 3).await,
-            vec![(b"abc".to_vec(), true)]
-        );
-        assert_eq!(split(vec![], 3).await, vec![(Vec::new(), true)]);
-    }
-
-    #[tokio::test]
-    async fn a_body_shorter_than_a_part_is_sent_uncopied() {
-        static BODY: &[u8] = b"short body";
-        let stream = stream::iter([Ok(Bytes::from_static(BODY)), Ok(Bytes::new())]).boxed();
-        let mut parts = Parts {
-            stream,
-            size: 1 << 20,
-            left: Bytes::new(),
-            ended: false,
-        };
-        let (part, ended) = parts.next().await.unwrap();
-        assert!(ended);
-        assert_eq!(part.as_ptr(), BODY.as_ptr(), "the chunk itself, not a copy");
-        assert_eq!(
-            split(vec![b"a", b"b", b"cd"], 3).await,
-            vec![(b"abc".to_vec(), false), (b"d".to_vec(), true)]
-        );
-    }
 
     #[test]
     fn block_ids_have_one_width() {

@@ -4,7 +4,7 @@
 //! Every request object_store sends (data calls, credential and token
 //! requests alike) goes through [`PolicyHttp::call`], which:
 //! - decides from the request whether it may be replayed
-//!   ([`idempotency`](crate::idempotency));
+//!   ([`idempotency()`](crate::idempotency()));
 //! - sends it with [`RetryPolicy::run`]: the statuses and transport errors
 //!   the policy retries are retried, with its backoff or the server's
 //!   `Retry-After`; each attempt gets the policy's per-attempt timeout until
@@ -12,9 +12,10 @@
 //! - resends the same request on a retry: object_store's bodies are shared
 //!   buffers, so a replay costs no copy, and a SigV4 or Shared Key
 //!   signature stays valid for minutes;
-//! - streams the answer's body, bounding the wait for each next chunk by
-//!   the per-attempt timeout (a download that stalls fails, and the
-//!   portable layer resumes it).
+//! - reads short answers whole within the attempt (so a body cut short is
+//!   retried too), and streams long ones (object downloads), bounding the
+//!   wait for each next chunk by the per-attempt timeout (a download that
+//!   stalls fails, and the portable layer resumes it).
 //!
 //! The last answer of a request that ran out of retries is handed to
 //! object_store as it came, so its status reaches
@@ -134,6 +135,17 @@ impl PolicyHttp {
         if is_retryable_status(status.as_u16()) {
             return Err(self.retryable_answer(endpoint, answer).await);
         }
+        if read_whole(method, uri, answer.content_length()) {
+            let mut response = HttpResponse::new(HttpResponseBody::from(Bytes::new()));
+            *response.status_mut() = status;
+            *response.headers_mut() = answer.headers().clone();
+            let body = answer
+                .bytes()
+                .await
+                .map_err(|e| self.no_answer(endpoint, e))?;
+            *response.body_mut() = HttpResponseBody::from(body);
+            return Ok(response);
+        }
         let answer = http::Response::<reqwest::Body>::from(answer);
         let (parts, body) = answer.into_parts();
         let body = HttpResponseBody::new(body.map_err(body_broke));
@@ -215,6 +227,22 @@ impl HttpService for PolicyHttp {
                 None => Err(HttpError::new(http_kind(&err), err)),
             },
         }
+    }
+}
+
+/// Answers up to this size are read whole inside the attempt.
+const READ_WHOLE_LIMIT: u64 = 4 << 20;
+
+/// Whether an answer is read whole before it is handed on, so that a
+/// connection broken in the middle of its body is retried like one broken
+/// before it: every short answer (listings, XML and JSON documents, token
+/// answers, small objects), and any answer of unknown length except to a
+/// plain `GET` of an object. Large downloads stream; the portable layer
+/// resumes those.
+fn read_whole(method: &Method, uri: &str, length: Option<u64>) -> bool {
+    match length {
+        Some(length) => length <= READ_WHOLE_LIMIT,
+        None => *method != Method::GET || uri.contains('?'),
     }
 }
 

@@ -10,8 +10,25 @@
 //!   first attempt's own effect (`Create` would report the blob it just
 //!   made as already there).
 //! - Unconditional `PUT` and `DELETE` are idempotent by definition.
-//! - `POST` is not, except the few that are safe to repeat, listed in
-//!   [`SAFE_POSTS`].
+//! - `POST` is not, except the few that are safe to repeat, listed below.
+//!
+//! The `POST`s that are safe to repeat, and why:
+//!
+//! - `?uploads` (S3 and GCS XML: start a multipart upload): a replay only
+//!   makes a second upload id nothing refers to; no object becomes visible
+//!   and the driver completes or aborts the one it got.
+//! - `?uploadId=…` without a condition (complete a multipart upload): the
+//!   parts are fixed, so completing again gives the same object (or the
+//!   service says the upload is gone, which the caller sees as an error,
+//!   never as a different object). With `If-None-Match` it is a create-only
+//!   write and is caught by the condition rule first.
+//! - `?delete` (S3 DeleteObjects): deleting what is already deleted is a
+//!   no-op.
+//! - Credential requests: OAuth 2 token endpoints (a path ending in
+//!   `/token`: Entra ID, Google), STS `AssumeRoleWithWebIdentity`, Azure's
+//!   user-delegation key (`comp=userdelegationkey`) and Google IAM's
+//!   `:signBlob`. They mint a token, a key or a signature and change no
+//!   stored data.
 
 use http::{Method, Request};
 use storage_core::retry::Idempotency;
@@ -24,23 +41,7 @@ const CONDITIONS: &[&str] = &[
     "x-goog-if-metageneration-match",
 ];
 
-/// The `POST`s that are safe to repeat, and why:
-///
-/// - `?uploads` (S3 and GCS XML: start a multipart upload): a replay only
-///   makes a second upload id nothing refers to; no object becomes visible
-///   and the driver completes or aborts the one it got.
-/// - `?uploadId=…` without a condition (complete a multipart upload): the
-///   parts are fixed, so completing again gives the same object (or the
-///   service says the upload is gone, which the caller sees as an error,
-///   never as a different object). With `If-None-Match` it is a create-only
-///   write and is caught by the condition rule first.
-/// - `?delete` (S3 DeleteObjects): deleting what is already deleted is a
-///   no-op.
-/// - Credential requests: OAuth 2 token endpoints (a path ending in
-///   `/token`: Entra ID, Google), STS `AssumeRoleWithWebIdentity`, Azure's
-///   user-delegation key (`comp=userdelegationkey`) and Google IAM's
-///   `:signBlob`. They mint a token, a key or a signature and change no
-///   stored data.
+/// Whether a `POST` is one of the few safe to repeat (see the module docs).
 fn safe_post(path: &str, query: &str) -> bool {
     let params: Vec<(&str, &str)> = query
         .split('&')

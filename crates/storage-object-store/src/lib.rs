@@ -6,10 +6,12 @@
 //!   its retries, backoff, `Retry-After`, connect and per-attempt timeouts.
 //!   object_store's own retry loop is switched off ([`no_retries`]), so the
 //!   policy is the only one.
-//! - [`idempotency`], which decides from a request alone whether it may be
+//! - [`idempotency()`], which decides from a request alone whether it may be
 //!   sent twice (conditional writes never are).
 //! - [`map_error`], from `object_store::Error` to [`storage_core::Error`] with
-//!   the matching kind and a message free of secrets.
+//!   the matching kind and a message free of secrets (and [`answer_error`]
+//!   for a driver's own requests).
+//! - [`PartReader`], an upload body cut into parts with bounded memory.
 //!
 //! ```
 //! use storage_core::retry::RetryPolicy;
@@ -22,10 +24,12 @@
 //! # Ok::<(), storage_core::Error>(())
 //! ```
 
-mod connector;
-mod error;
-mod idempotency;
+pub mod connector;
+pub mod error;
+pub mod idempotency;
+pub mod parts;
 
 pub use connector::{client_options, no_retries, PolicyHttp};
 pub use error::{answer_error, map_error, map_write_error, redact_text, service_code};
 pub use idempotency::idempotency;
+pub use parts::PartReader;

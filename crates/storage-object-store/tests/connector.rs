@@ -164,6 +164,12 @@ async fn a_conditional_put_is_never_replayed_and_its_last_answer_is_handed_on() 
 /// A server that resets its first connection after reading the request
 /// and answers `200 ok` on the next ones.
 async fn resets_once() -> (String, Arc<AtomicUsize>) {
+    cuts_once(b"").await
+}
+
+/// A server that writes `first` on its first connection and then resets
+/// it, and answers `200 ok` on the next ones.
+async fn cuts_once(first: &'static [u8]) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let connections = Arc::new(AtomicUsize::new(0));
@@ -174,6 +180,7 @@ async fn resets_once() -> (String, Arc<AtomicUsize>) {
             let mut buf = [0u8; 4096];
             let _ = socket.read(&mut buf).await;
             if n == 0 {
+                let _ = socket.write_all(first).await;
                 socket2::SockRef::from(&socket)
                     .set_linger(Some(Duration::ZERO))
                     .expect("linger");
@@ -275,4 +282,22 @@ async fn a_silent_server_times_out_per_attempt_naming_the_endpoint() {
     assert!(text.contains(&format!("http://{addr}")), "{text}");
     assert!(text.contains("BLOB_STORAGE_ATTEMPT_TIMEOUT"), "{text}");
     assert!(!text.contains("SECRET"), "{text}");
+}
+
+#[tokio::test]
+async fn a_short_answer_cut_in_its_body_is_retried_whole() {
+    let http = PolicyHttp::new(&fast()).expect("client");
+    let (base, connections) =
+        cuts_once(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n<List").await;
+    let answer = http
+        .call(request(
+            "GET",
+            &format!("{base}/b?list-type=2"),
+            &[],
+            HttpRequestBody::empty(),
+        ))
+        .await
+        .expect("second connection answers");
+    assert_eq!(answer.into_body().bytes().await.expect("whole body"), "ok");
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
 }

@@ -9,6 +9,7 @@
 //! | `AWS_SESSION_TOKEN` | the session token of temporary keys | |
 //! | `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` | an S3-compatible endpoint (R2, MinIO, an emulator) | `https://s3.<region>.amazonaws.com` |
 //! | `S3_FORCE_PATH_STYLE` | `true`: `<endpoint>/<bucket>/<key>`; `false`: `<bucket>.<endpoint host>/<key>` | path style when the endpoint's host is an IP address or `localhost`, else virtual-hosted |
+//! | `S3_CONDITIONAL_WRITES` | `false` for a service that ignores `If-None-Match` / `If-Match` on writes (older MinIO, some S3-compatible stores): `PutMode::Create` and `IfMatch` are then refused as `Unsupported` instead of silently overwriting | `true` (S3, R2, MinIO since 2024) |
 //! | `BLOB_STORAGE_MAX_RETRIES`, `…_CONNECT_TIMEOUT`, `…_ATTEMPT_TIMEOUT`, `…_DEADLINE` | the one retry policy ([`storage_core::retry`]) | |
 //!
 //! Without a key pair, requests authenticate through object_store's
@@ -50,6 +51,8 @@ pub const ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 pub const ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
 /// `S3_FORCE_PATH_STYLE`.
 pub const FORCE_PATH_STYLE: &str = "S3_FORCE_PATH_STYLE";
+/// `S3_CONDITIONAL_WRITES`.
+pub const CONDITIONAL_WRITES: &str = "S3_CONDITIONAL_WRITES";
 
 /// The region used when neither `AWS_REGION` nor `AWS_DEFAULT_REGION` is set.
 pub const DEFAULT_REGION_NAME: &str = "us-east-1";
@@ -144,6 +147,7 @@ pub struct S3Config {
     region: String,
     endpoint: Option<String>,
     path_style: bool,
+    conditional_writes: bool,
     bucket_url: String,
     credentials: S3Credentials,
     retry: RetryPolicy,
@@ -158,6 +162,7 @@ impl fmt::Debug for S3Config {
             .field("region", &self.region)
             .field("bucket_url", &redact_url(&self.bucket_url))
             .field("path_style", &self.path_style)
+            .field("conditional_writes", &self.conditional_writes)
             .field("credentials", &self.credentials)
             .field("retry", &self.retry)
             .field("part_size", &self.part_size)
@@ -207,6 +212,10 @@ impl S3Config {
                 .as_ref()
                 .is_some_and(|e| host_is_ip_or_localhost(e)),
         };
+        let conditional_writes = match get(CONDITIONAL_WRITES) {
+            Some(v) => parse_bool(CONDITIONAL_WRITES, &v)?,
+            None => true,
+        };
         let credentials = credentials(&get)?;
         let retry = RetryPolicy::from_lookup(&lookup)?;
         let mut config = S3Config {
@@ -214,6 +223,7 @@ impl S3Config {
             region,
             endpoint,
             path_style,
+            conditional_writes,
             bucket_url: String::new(),
             credentials,
             retry,
@@ -253,6 +263,12 @@ impl S3Config {
     /// Whether the bucket is addressed in the path rather than the host.
     pub fn path_style(&self) -> bool {
         self.path_style
+    }
+
+    /// Whether the service enforces `If-None-Match` / `If-Match` on writes
+    /// (`S3_CONDITIONAL_WRITES`).
+    pub fn conditional_writes(&self) -> bool {
+        self.conditional_writes
     }
 
     /// Where the bucket's objects live: `<bucket_url>/<key>`.

@@ -20,13 +20,15 @@
 //!   (`If-None-Match: *`, `If-Match`) on the request that makes the object
 //!   visible, at any size; a conditional `copy` is a multipart copy
 //!   completed with the condition (see the `copy` notes). S3 has supported
-//!   them since 2024; a service that ignores them (older MinIO, some
-//!   S3-compatible stores) does not enforce them.
+//!   them since 2024; for a service that ignores them (older MinIO, some
+//!   S3-compatible stores) set `S3_CONDITIONAL_WRITES=false`, and they are
+//!   refused as `Unsupported` before any request instead of overwriting.
 //! - Etags are S3's (an MD5 of the content for single-part objects), so a
 //!   rewrite of the same bytes keeps its etag (`etag_per_write` is false).
-//! - Signed URLs are SigV4 presigned URLs ([`sign`](crate) notes in
-//!   [`S3Store::signed_url`](storage_core::BlobStore::signed_url)): at most
-//!   7 days, content type bound on uploads, no size bound.
+//! - Signed URLs are SigV4 presigned URLs: at most 7 days (and no longer
+//!   than the session of temporary credentials), content type and
+//!   content-disposition bound on uploads, no size bound (a presigned
+//!   `PUT` cannot carry one).
 //! - The secret key and the session token never appear in `Debug`,
 //!   `Display` or errors.
 //!
@@ -219,6 +221,9 @@ impl Driver for S3Store {
         caps.sign_max_size = false;
         // Etags are content hashes (MD5 for single-part objects).
         caps.etag_per_write = false;
+        // A service that ignores the conditions would overwrite instead.
+        caps.put_create = self.config().conditional_writes();
+        caps.put_if_match = self.config().conditional_writes();
         caps
     }
 

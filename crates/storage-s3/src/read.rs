@@ -70,6 +70,9 @@ pub(crate) async fn get(s3: &AmazonS3, key: &BlobKey, opts: &GetOptions) -> Resu
     } = result;
     let stream = match payload {
         GetResultPayload::Stream(stream) => stream.map_err(map_error).boxed(),
+        // Only object_store's local store answers with a file; the variant
+        // exists when another crate of the build turns object_store's `fs`
+        // feature on.
         #[allow(unreachable_patterns)]
         _ => {
             return Err(Error::without_provider(ErrorKind::Backend)

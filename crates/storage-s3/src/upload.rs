@@ -16,12 +16,11 @@
 
 use std::time::SystemTime;
 
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
+use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, DATE, ETAG};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use storage_core::Result;
-use storage_core::{BlobKey, BlobMeta, Body, ByteStream, Error, ErrorKind, PutMode, PutOptions};
+use storage_core::{BlobKey, BlobMeta, Body, Error, ErrorKind, PutMode, PutOptions, Result};
+use storage_object_store::PartReader;
 use tokio::task::JoinSet;
 
 use crate::rest::{header_value, xml_field, Rest};
@@ -31,64 +30,6 @@ use crate::rest::{header_value, xml_field, Rest};
 pub(crate) struct Tuning {
     pub part_size: usize,
     pub max_concurrency: usize,
-}
-
-/// Reads a body in parts of exactly `size` bytes (the last may be shorter).
-struct Parts {
-    stream: ByteStream,
-    size: usize,
-    left: Bytes,
-    ended: bool,
-}
-
-impl Parts {
-    /// The next part and whether the body ended with it.
-    async fn next(&mut self) -> Result<(Bytes, bool)> {
-        let mut buf = BytesMut::new();
-        loop {
-            if !self.left.is_empty() {
-                let want = self.size - buf.len();
-                if buf.is_empty() && self.left.len() >= want {
-                    // A whole part inside one chunk: no copy.
-                    let part = self.left.split_to(want);
-                    return Ok((part, self.at_end().await?));
-                }
-                if buf.is_empty() {
-                    let chunk = std::mem::take(&mut self.left);
-                    if self.at_end().await? {
-                        return Ok((chunk, true));
-                    }
-                    buf.reserve(self.size);
-                    buf.extend_from_slice(&chunk);
-                    continue;
-                }
-                let take = want.min(self.left.len());
-                buf.extend_from_slice(&self.left.split_to(take));
-                if buf.len() == self.size {
-                    return Ok((buf.freeze(), self.at_end().await?));
-                }
-            }
-            match self.stream.next().await {
-                Some(chunk) => self.left = chunk?,
-                None => {
-                    self.ended = true;
-                    return Ok((buf.freeze(), true));
-                }
-            }
-        }
-    }
-
-    /// Whether nothing follows: looks one chunk ahead (skipping empty
-    /// chunks), so a body of exactly one part stays a single `PUT`.
-    async fn at_end(&mut self) -> Result<bool> {
-        while self.left.is_empty() && !self.ended {
-            match self.stream.next().await {
-                Some(chunk) => self.left = chunk?,
-                None => self.ended = true,
-            }
-        }
-        Ok(self.left.is_empty() && self.ended)
-    }
 }
 
 /// The content headers of a new object.
@@ -173,12 +114,7 @@ pub(crate) async fn upload(
 ) -> Result<BlobMeta> {
     let headers = content_headers(key, opts)?;
     let condition = condition(&opts.mode)?;
-    let mut parts = Parts {
-        stream: body.into_stream(),
-        size: tuning.part_size,
-        left: Bytes::new(),
-        ended: false,
-    };
+    let mut parts = PartReader::new(body, tuning.part_size);
     let (first, ended) = parts.next().await?;
     if ended {
         let size = first.len() as u64;
@@ -206,10 +142,14 @@ pub(crate) async fn upload(
         Error::without_provider(ErrorKind::Backend)
             .with_message("CreateMultipartUpload answered without an UploadId")
     })?;
-    let outcome = multipart(
-        rest, key, &upload_id, first, &mut parts, tuning, opts, condition,
-    )
-    .await;
+    let upload = Multipart {
+        rest,
+        key,
+        upload_id: &upload_id,
+        tuning,
+        opts,
+    };
+    let outcome = upload.run(first, &mut parts, condition).await;
     match outcome {
         Ok(meta) => Ok(meta),
         Err(err) => {
@@ -231,72 +171,87 @@ pub(crate) async fn upload(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn multipart(
-    rest: &Rest,
-    key: &BlobKey,
-    upload_id: &str,
-    first: Bytes,
-    parts: &mut Parts,
+/// One multipart upload under way.
+struct Multipart<'a> {
+    rest: &'a Rest,
+    key: &'a BlobKey,
+    upload_id: &'a str,
     tuning: Tuning,
-    opts: &PutOptions,
-    condition: Option<(HeaderName, HeaderValue)>,
-) -> Result<BlobMeta> {
-    let mut etags: Vec<Option<String>> = Vec::new();
-    let mut in_flight: JoinSet<Result<(usize, String)>> = JoinSet::new();
-    let mut size = 0u64;
-    let mut next = Some(first);
-    while let Some(part) = next.take() {
-        while in_flight.len() >= tuning.max_concurrency.max(1) {
-            record(in_flight.join_next().await, &mut etags)?;
-        }
-        size += part.len() as u64;
-        let index = etags.len();
-        etags.push(None);
-        let number = (index + 1).to_string();
-        let url = rest.object_url(key, &[("partNumber", &number), ("uploadId", upload_id)]);
-        let rest = rest.clone();
-        in_flight.spawn(async move {
-            let answer = rest.send(Method::PUT, &url, HeaderMap::new(), part).await?;
-            Ok((index, etag_of(&answer.headers)))
-        });
-        if !parts.ended || !parts.left.is_empty() {
-            // Dropping `in_flight` on an error cancels the parts in flight.
-            let (part, _) = parts.next().await?;
-            if !part.is_empty() {
-                next = Some(part);
+    opts: &'a PutOptions,
+}
+
+impl Multipart<'_> {
+    /// Sends `first` and the rest of `parts`, then completes with
+    /// `condition`.
+    async fn run(
+        &self,
+        first: Bytes,
+        parts: &mut PartReader,
+        condition: Option<(HeaderName, HeaderValue)>,
+    ) -> Result<BlobMeta> {
+        let Multipart {
+            rest,
+            key,
+            upload_id,
+            tuning,
+            opts,
+        } = *self;
+        let mut etags: Vec<Option<String>> = Vec::new();
+        let mut in_flight: JoinSet<Result<(usize, String)>> = JoinSet::new();
+        let mut size = 0u64;
+        let mut next = Some(first);
+        while let Some(part) = next.take() {
+            while in_flight.len() >= tuning.max_concurrency.max(1) {
+                record(in_flight.join_next().await, &mut etags)?;
+            }
+            size += part.len() as u64;
+            let index = etags.len();
+            etags.push(None);
+            let number = (index + 1).to_string();
+            let url = rest.object_url(key, &[("partNumber", &number), ("uploadId", upload_id)]);
+            let rest = rest.clone();
+            in_flight.spawn(async move {
+                let answer = rest.send(Method::PUT, &url, HeaderMap::new(), part).await?;
+                Ok((index, etag_of(&answer.headers)))
+            });
+            if !parts.is_done() {
+                // Dropping `in_flight` on an error cancels the parts in flight.
+                let (part, _) = parts.next().await?;
+                if !part.is_empty() {
+                    next = Some(part);
+                }
             }
         }
+        while let Some(done) = in_flight.join_next().await {
+            record(Some(done), &mut etags)?;
+        }
+        let mut document = String::from("<CompleteMultipartUpload>");
+        for (index, etag) in etags.iter().enumerate() {
+            let etag = etag.as_deref().unwrap_or_default();
+            document.push_str(&format!(
+                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
+                index + 1,
+                etag.replace('&', "&amp;").replace('"', "&quot;")
+            ));
+        }
+        document.push_str("</CompleteMultipartUpload>");
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        if let Some((name, value)) = condition {
+            headers.insert(name, value);
+        }
+        let answer = rest
+            .send(
+                Method::POST,
+                &rest.object_url(key, &[("uploadId", upload_id)]),
+                headers,
+                Bytes::from(document),
+            )
+            .await
+            .map_err(|e| condition_error(&opts.mode, e))?;
+        let etag = xml_field(&answer.body, "ETag").unwrap_or_default();
+        Ok(meta_from(key, opts, size, etag, &answer.headers))
     }
-    while let Some(done) = in_flight.join_next().await {
-        record(Some(done), &mut etags)?;
-    }
-    let mut document = String::from("<CompleteMultipartUpload>");
-    for (index, etag) in etags.iter().enumerate() {
-        let etag = etag.as_deref().unwrap_or_default();
-        document.push_str(&format!(
-            "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
-            index + 1,
-            etag.replace('&', "&amp;").replace('"', "&quot;")
-        ));
-    }
-    document.push_str("</CompleteMultipartUpload>");
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-    if let Some((name, value)) = condition {
-        headers.insert(name, value);
-    }
-    let answer = rest
-        .send(
-            Method::POST,
-            &rest.object_url(key, &[("uploadId", upload_id)]),
-            headers,
-            Bytes::from(document),
-        )
-        .await
-        .map_err(|e| condition_error(&opts.mode, e))?;
-    let etag = xml_field(&answer.body, "ETag").unwrap_or_default();
-    Ok(meta_from(key, opts, size, etag, &answer.headers))
 }
 
 /// The outcome of one part.

@@ -1,19 +1,21 @@
 //! A gateway in front of moto that makes two checks S3 makes and moto 5
 //! does not, so the adapter's tests meet S3's semantics:
 //!
-//! - presigned URLs (SigV4 query authentication) are verified: the
-//!   signature over method, path, query and signed headers (so another
+//! - every request's SigV4 signature is verified against the testkit's key
+//!   pair ([`ACCESS_KEY_ID`], [`SECRET_ACCESS_KEY`]): presigned URLs (the
+//!   signature over method, path, query and signed headers, so another
 //!   method, another key or another content type is refused with 403
-//!   `SignatureDoesNotMatch`), and the expiry (403 `AccessDenied`,
-//!   "Request has expired"); see [`sigv4`](super::sigv4);
+//!   `SignatureDoesNotMatch`, and the expiry: 403 `AccessDenied`, "Request
+//!   has expired") and `Authorization` headers (a wrong secret is 403
+//!   `SignatureDoesNotMatch`, an unknown key 403 `InvalidAccessKeyId`);
+//!   see [`sigv4`](super::sigv4);
 //! - `If-Match` on `CompleteMultipartUpload` is enforced (412
 //!   `PreconditionFailed` for another etag, 404 `NoSuchKey` for a missing
 //!   object), as S3 has done since November 2024.
 //!
 //! Everything else is relayed to moto unchanged (bodies are buffered; test
-//! bodies are small). Requests signed in the `Authorization` header are not
-//! verified: moto accepts any such signature, and the adapter's requests
-//! are signed by object_store's signer, which real S3 checks.
+//! bodies are small). The payload hash a request declares
+//! (`x-amz-content-sha256`) is signed over but not compared with the body.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -91,7 +93,8 @@ async fn relay(State(upstream): State<Arc<Upstream>>, request: Request) -> Respo
     };
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
-    if sigv4::is_presigned(&query) {
+    // Verified before any await: the header lookup is not `Sync`.
+    let verdict = {
         let headers = parts.headers.clone();
         let header = move |name: &str| {
             headers
@@ -99,20 +102,21 @@ async fn relay(State(upstream): State<Arc<Upstream>>, request: Request) -> Respo
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let presigned = Presigned {
+        let signed = Presigned {
             method: parts.method.as_str(),
             path: &path,
             query: &query,
             header: &header,
         };
-        if let Err(refusal) = sigv4::verify(
-            &presigned,
-            ACCESS_KEY_ID,
-            SECRET_ACCESS_KEY,
-            SystemTime::now(),
-        ) {
-            return refused(refusal);
+        let now = SystemTime::now();
+        if sigv4::is_presigned(&query) {
+            sigv4::verify(&signed, ACCESS_KEY_ID, SECRET_ACCESS_KEY, now)
+        } else {
+            sigv4::verify_header(&signed, ACCESS_KEY_ID, SECRET_ACCESS_KEY, now)
         }
+    };
+    if let Err(refusal) = verdict {
+        return refused(refusal);
     }
     let completes =
         parts.method == Method::POST && query.split('&').any(|p| p.starts_with("uploadId="));

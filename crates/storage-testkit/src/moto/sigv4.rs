@@ -1,7 +1,8 @@
-//! A verifier of SigV4 presigned URLs (query authentication), written from
-//! AWS's description of the algorithm, for the checks moto does not make:
-//! the signature over method, path, query and signed headers, the
-//! credential scope, and the expiry.
+//! A verifier of SigV4 signatures, presigned URLs (query authentication)
+//! and `Authorization` headers alike, written from AWS's description of the
+//! algorithm, for the checks moto does not make: the access key, the
+//! signature over method, path, query and signed headers, the credential
+//! scope, and the expiry (or the clock skew).
 //!
 //! It is the test side's own implementation, independent of the signer
 //! under test, and is itself checked against AWS's published example.
@@ -41,7 +42,8 @@ pub(crate) fn is_presigned(query: &str) -> bool {
     pairs(query).iter().any(|(k, _)| k == "X-Amz-Signature")
 }
 
-/// Checks `request` against `secret` (of access key `key_id`) at `now`.
+/// Checks a presigned `request` against `secret` (of access key `key_id`)
+/// at `now`.
 pub(crate) fn verify(
     request: &Presigned<'_>,
     key_id: &str,
@@ -67,29 +69,9 @@ pub(crate) fn verify(
             "unknown X-Amz-Algorithm",
         ));
     }
-    let credential = get("X-Amz-Credential")?;
-    let scope_parts: Vec<&str> = credential.split('/').collect();
-    let [id, day, region, service, "aws4_request"] = scope_parts[..] else {
-        return Err(refuse(
-            "AuthorizationQueryParametersError",
-            "malformed X-Amz-Credential",
-        ));
-    };
-    if id != key_id {
-        return Err(refuse(
-            "InvalidAccessKeyId",
-            format!("unknown access key `{id}`"),
-        ));
-    }
     let amz_date = get("X-Amz-Date")?;
     let signed_at = parse_amz_date(amz_date)
         .ok_or_else(|| refuse("AuthorizationQueryParametersError", "malformed X-Amz-Date"))?;
-    if !amz_date.starts_with(day) {
-        return Err(refuse(
-            "AuthorizationQueryParametersError",
-            "scope date differs from X-Amz-Date",
-        ));
-    }
     let expires: u64 = get("X-Amz-Expires")?.parse().map_err(|_| {
         refuse(
             "AuthorizationQueryParametersError",
@@ -105,21 +87,120 @@ pub(crate) fn verify(
     if now > signed_at + Duration::from_secs(expires) {
         return Err(refuse("AccessDenied", "Request has expired"));
     }
-    if signed_at > now + Duration::from_secs(900) {
+    let signed = Signed {
+        credential: get("X-Amz-Credential")?,
+        signed_headers: get("X-Amz-SignedHeaders")?,
+        signature: get("X-Amz-Signature")?,
+        amz_date,
+        signed_at,
+        payload_hash: "UNSIGNED-PAYLOAD",
+    };
+    let canonical: Vec<&(String, String)> = query
+        .iter()
+        .filter(|(k, _)| k != "X-Amz-Signature")
+        .collect();
+    check(request, &canonical, &signed, key_id, secret, now)
+}
+
+/// Checks a `request` signed in its `Authorization` header against
+/// `secret` (of access key `key_id`) at `now`. The payload hash is taken
+/// from `x-amz-content-sha256` as sent (S3 checks the body against it
+/// separately).
+pub(crate) fn verify_header(
+    request: &Presigned<'_>,
+    key_id: &str,
+    secret: &str,
+    now: SystemTime,
+) -> Result<(), Refusal> {
+    let malformed = |what: &str| refuse("AuthorizationHeaderMalformed", what.to_string());
+    let authorization =
+        (request.header)("authorization").ok_or_else(|| malformed("no Authorization"))?;
+    let fields = authorization
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .ok_or_else(|| malformed("not AWS4-HMAC-SHA256"))?;
+    let field = |name: &str| {
+        fields
+            .split(',')
+            .map(str::trim)
+            .find_map(|f| f.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .ok_or_else(|| malformed(&format!("{name} is missing")))
+    };
+    let amz_date = (request.header)("x-amz-date").ok_or_else(|| malformed("no x-amz-date"))?;
+    let signed_at = parse_amz_date(&amz_date).ok_or_else(|| malformed("malformed x-amz-date"))?;
+    let skew = Duration::from_secs(900);
+    if now > signed_at + skew || signed_at > now + skew {
+        return Err(refuse(
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large",
+        ));
+    }
+    let payload_hash = (request.header)("x-amz-content-sha256").ok_or_else(|| {
+        refuse(
+            "InvalidRequest",
+            "Missing required header x-amz-content-sha256",
+        )
+    })?;
+    let signed = Signed {
+        credential: field("Credential")?,
+        signed_headers: field("SignedHeaders")?,
+        signature: field("Signature")?,
+        amz_date: &amz_date,
+        signed_at,
+        payload_hash: &payload_hash,
+    };
+    let query = pairs(request.query);
+    let canonical: Vec<&(String, String)> = query.iter().collect();
+    check(request, &canonical, &signed, key_id, secret, now)
+}
+
+/// The signature's parts, wherever they were carried.
+struct Signed<'a> {
+    credential: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+    amz_date: &'a str,
+    signed_at: SystemTime,
+    payload_hash: &'a str,
+}
+
+fn check(
+    request: &Presigned<'_>,
+    query: &[&(String, String)],
+    signed: &Signed<'_>,
+    key_id: &str,
+    secret: &str,
+    now: SystemTime,
+) -> Result<(), Refusal> {
+    let scope_parts: Vec<&str> = signed.credential.split('/').collect();
+    let [id, day, region, service, "aws4_request"] = scope_parts[..] else {
+        return Err(refuse(
+            "AuthorizationQueryParametersError",
+            "malformed credential scope",
+        ));
+    };
+    if id != key_id {
+        return Err(refuse(
+            "InvalidAccessKeyId",
+            format!("unknown access key `{id}`"),
+        ));
+    }
+    if !signed.amz_date.starts_with(day) {
+        return Err(refuse(
+            "AuthorizationQueryParametersError",
+            "scope date differs from the request date",
+        ));
+    }
+    if signed.signed_at > now + Duration::from_secs(900) {
         return Err(refuse("AccessDenied", "Request is not valid yet"));
     }
-    let signed_headers = get("X-Amz-SignedHeaders")?;
     let mut canonical_headers = String::new();
-    for name in signed_headers.split(';') {
+    for name in signed.signed_headers.split(';') {
         let value = (request.header)(name).unwrap_or_default();
         let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
         canonical_headers.push_str(&format!("{name}:{value}\n"));
     }
-    let mut canonical_query: Vec<(String, String)> = query
-        .iter()
-        .filter(|(k, _)| k != "X-Amz-Signature")
-        .map(|(k, v)| (encode(k), encode(v)))
-        .collect();
+    let mut canonical_query: Vec<(String, String)> =
+        query.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     canonical_query.sort();
     let canonical_query: Vec<String> = canonical_query
         .iter()
@@ -131,14 +212,17 @@ pub(crate) fn verify(
         .map(|segment| encode(&decode(segment)))
         .collect();
     let canonical_request = format!(
-        "{}\n{}\n{}\n{canonical_headers}\n{signed_headers}\nUNSIGNED-PAYLOAD",
+        "{}\n{}\n{}\n{canonical_headers}\n{}\n{}",
         request.method,
         canonical_path.join("/"),
         canonical_query.join("&"),
+        signed.signed_headers,
+        signed.payload_hash,
     );
     let scope = format!("{day}/{region}/{service}/aws4_request");
     let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        "AWS4-HMAC-SHA256\n{}\n{scope}\n{}",
+        signed.amz_date,
         hex::encode(Sha256::digest(canonical_request.as_bytes()))
     );
     let mut key = hmac(format!("AWS4{secret}").as_bytes(), day.as_bytes());
@@ -146,10 +230,11 @@ pub(crate) fn verify(
         key = hmac(&key, part.as_bytes());
     }
     let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
-    if expected != get("X-Amz-Signature")? {
+    if expected != signed.signature {
         return Err(refuse(
             "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided",
+            "The request signature we calculated does not match the signature you provided. \
+             Check your key and signing method.",
         ));
     }
     Ok(())
