@@ -65,13 +65,10 @@ impl Rest {
         if !query.is_empty() {
             let pairs: Vec<String> = query
                 .iter()
-                .map(|(k, v)| {
-                    let v = utf8_percent_encode(v, KEY_SEGMENT);
-                    if v.to_string().is_empty() {
-                        k.to_string()
-                    } else {
-                        format!("{k}={v}")
-                    }
+                .map(|(k, v)| match *v {
+                    // `?uploads`: a flag, not a pair.
+                    "" => k.to_string(),
+                    v => format!("{k}={}", utf8_percent_encode(v, KEY_SEGMENT)),
                 })
                 .collect();
             url.push('?');
