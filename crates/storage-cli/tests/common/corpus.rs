@@ -1,9 +1,11 @@
-//! The migration corpus shared by `migration.rs` and `migration_azure.rs`:
-//! 500 blobs of mixed sizes (0 B to 1 MiB) with content type, cache control
-//! and metadata, and the checks that a sync copied them faithfully.
+//! The migration corpus shared by `migration.rs`, `migration_azure.rs` and
+//! `migration_cloud.rs`: 500 blobs of mixed sizes (0 B to 1 MiB) with
+//! content type, cache control, content disposition and metadata, and the
+//! checks that a sync copied them faithfully.
 
 use std::collections::BTreeSet;
 
+use sha2::{Digest, Sha256};
 use storage::{BlobStore, BlobStoreExt, PutOptions};
 
 pub const BLOBS: usize = 500;
@@ -34,11 +36,19 @@ pub fn all_keys() -> BTreeSet<String> {
     (0..BLOBS).map(key).collect()
 }
 
-/// Puts the corpus into `src`, with cache control and metadata.
+/// The content disposition of blob `i`: a download name with a space and
+/// quotes, which every header encoding must carry through unchanged.
+pub fn disposition(i: usize) -> String {
+    format!("attachment; filename=\"blob {i:03}.bin\"")
+}
+
+/// Puts the corpus into `src`, with cache control, content disposition and
+/// metadata.
 pub async fn seed(src: &dyn BlobStore) {
     for i in 0..BLOBS {
         let opts = PutOptions::new()
             .cache_control(format!("public, max-age={i}"))
+            .content_disposition(disposition(i))
             .metadata("index", i.to_string())
             .metadata("owner", "migration_test");
         src.put_bytes_with(&key(i), content(i), opts)
@@ -90,8 +100,8 @@ pub fn assert_rerun_copied_the_rest(
 }
 
 /// Asserts every blob of the corpus is in `dst`, byte-identical, with the
-/// content type, cache control and metadata it has in `src` (plus the
-/// `sha256` entry that sync adds).
+/// content type, cache control, content disposition and metadata it has in
+/// `src` (plus the `sha256` entry that sync adds).
 pub async fn assert_all_migrated(src: &dyn BlobStore, dst: &dyn BlobStore) {
     for i in 0..BLOBS {
         let k = key(i);
@@ -100,10 +110,20 @@ pub async fn assert_all_migrated(src: &dyn BlobStore, dst: &dyn BlobStore) {
             src.head(&src.key(&k).expect("key")).await.expect("head"),
             dst.head(&dst.key(&k).expect("key")).await.expect("head"),
         );
+        // The type the source inferred from the extension, not a default
+        // the destination fell back to.
+        let inferred = mime_guess::from_path(&k)
+            .first_raw()
+            .expect("known extension");
+        assert_eq!(b.content_type, inferred, "{k}");
         assert_eq!(a.content_type, b.content_type, "{k}");
+        assert_eq!(b.cache_control, Some(format!("public, max-age={i}")), "{k}");
         assert_eq!(a.cache_control, b.cache_control, "{k}");
+        assert_eq!(b.content_disposition, Some(disposition(i)), "{k}");
+        assert_eq!(a.content_disposition, b.content_disposition, "{k}");
         let mut theirs = b.metadata.clone();
-        assert!(theirs.remove("sha256").is_some(), "{k} has its checksum");
+        let sum = hex::encode(Sha256::digest(content(i)));
+        assert_eq!(theirs.remove("sha256"), Some(sum), "{k} has its checksum");
         assert_eq!(a.metadata, theirs, "{k}");
     }
 }

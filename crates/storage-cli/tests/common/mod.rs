@@ -20,6 +20,11 @@ pub fn blobctl() -> Command {
             || name.starts_with("AZURE")
             || name.starts_with("LOCAL_STORAGE")
             || name.starts_with("VERCEL_")
+            || name.starts_with("AWS_")
+            || name.starts_with("S3_")
+            || name.starts_with("GOOGLE_")
+            || name.starts_with("GCS_")
+            || name == "STORAGE_EMULATOR_HOST"
         {
             cmd.env_remove(name);
         }
