@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use storage_azure::{AzureConfig, AzureCredentials, AzureStore};
-use storage_core::BlobStoreExt;
+use storage_core::{BlobStore, BlobStoreExt};
 
 const TOKEN: &str = "token-from-the-authority";
 const SECRET: &str = "client-secret-never-shown";
@@ -150,10 +150,20 @@ async fn every_request_carries_a_token_from_the_chain() {
         .put_bytes("a/small.bin", small.clone())
         .await
         .expect("small put");
-    // Three blocks and a commit.
+    // Streamed (a body in memory this small would be one Put Blob): three
+    // blocks and a commit.
     let large: Vec<u8> = (0..(5u32 << 19)).map(|i| (i % 251) as u8).collect();
+    let chunks: Vec<storage_core::Result<Bytes>> = large
+        .chunks(64 << 10)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let body = storage_core::Body::from_stream(futures::stream::iter(chunks), None);
     store
-        .put_bytes("a/large.bin", large.clone())
+        .put(
+            &store.key("a/large.bin").expect("key"),
+            body,
+            storage_core::PutOptions::new(),
+        )
         .await
         .expect("block put");
     assert_eq!(
