@@ -21,6 +21,7 @@ use crate::export::{bicep, terraform};
 use crate::local::LocalBackend;
 use crate::manifest::Manifest;
 use crate::report;
+use crate::s3::S3Backend;
 use crate::vercel::VercelBackend;
 
 /// `storage-infra` / `blobctl infra`.
@@ -71,6 +72,7 @@ pub enum Verb {
 pub enum ProviderArg {
     Azure,
     Local,
+    S3,
     Vercel,
 }
 
@@ -227,10 +229,11 @@ fn backend(
             None | Some("") | Some("local") => ProviderArg::Local,
             Some("azure") => ProviderArg::Azure,
             Some("vercel") => ProviderArg::Vercel,
+            Some("s3") => ProviderArg::S3,
             Some(other) => {
                 return Err(InfraError::Usage(format!(
-                    "BLOB_STORAGE_PROVIDER=`{other}` cannot be provisioned: use azure, vercel \
-                     or local (memory has nothing to provision)"
+                    "BLOB_STORAGE_PROVIDER=`{other}` cannot be provisioned: use azure, s3, \
+                     vercel or local (memory has nothing to provision)"
                 )))
             }
         },
@@ -242,8 +245,23 @@ fn backend(
         ProviderArg::Local => Box::new(LocalBackend::new(
             storage_local::LocalConfig::from_lookup(lookup)?.root,
         )),
+        ProviderArg::S3 => Box::new(S3Backend::new(&s3_config(lookup)?)?),
         ProviderArg::Vercel => Box::new(VercelBackend::new(
             storage_vercel::VercelConfig::from_lookup(lookup)?,
         )?),
     })
+}
+
+/// The S3 settings of the app's variables. `S3_BUCKET` names the app's
+/// bucket, which provisioning does not need (the manifest names the
+/// buckets), so a placeholder stands in when it is unset; it is never sent.
+fn s3_config(lookup: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<storage_s3::S3Config> {
+    let config = storage_s3::S3Config::from_lookup(|var| {
+        let value = lookup(var).filter(|v| !v.trim().is_empty());
+        if value.is_none() && var == storage_s3::config::BUCKET {
+            return Some("unused-by-storage-infra".into());
+        }
+        value
+    })?;
+    Ok(config)
 }

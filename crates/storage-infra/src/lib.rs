@@ -19,6 +19,7 @@ pub mod local;
 pub mod manifest;
 pub mod plan;
 pub mod report;
+pub mod s3;
 pub mod validate;
 pub mod vercel;
 
