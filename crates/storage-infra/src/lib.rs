@@ -15,6 +15,7 @@ pub mod azure;
 pub mod cli;
 pub mod error;
 pub mod export;
+pub mod gcs;
 pub mod local;
 pub mod manifest;
 pub mod plan;
@@ -22,6 +23,7 @@ pub mod report;
 pub mod s3;
 pub mod validate;
 pub mod vercel;
+mod wire;
 
 pub use apply::{apply, ApplyReport, Backend};
 pub use error::InfraError;

@@ -14,23 +14,24 @@
 //! idempotent writes are retried on 5xx (not 501), 429 and transport
 //! errors; `CreateBucket` is sent once (the next plan re-reads what exists).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::Engine;
 use md5::{Digest as _, Md5};
 use object_store::aws::{AwsAuthorizer, AwsCredential, AwsCredentialProvider};
 use object_store::client::HttpRequestBody;
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use sha2::Sha256;
-use storage_core::retry::{is_retryable_status, parse_retry_after, Idempotency, RetryPolicy};
-use storage_core::{Error, ErrorKind, Provider};
+use storage_core::retry::{Idempotency, RetryPolicy};
+use storage_core::Provider;
 use storage_s3::S3Config;
 
 use super::model;
 use crate::azure::model::error_summary;
 use crate::error::{InfraError, Result};
 use crate::plan::{CorsRule, PublicAccessBlock};
+use crate::wire::{self, Reply};
 
 /// At most this many keys per `DeleteObjects`, S3's limit.
 const DELETE_BATCH: usize = 1000;
@@ -50,12 +51,6 @@ impl std::fmt::Debug for S3Client {
             .field("region", &self.config.region())
             .finish_non_exhaustive()
     }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
 }
 
 /// What `HeadBucket` found.
@@ -112,39 +107,16 @@ impl S3Client {
         body: Option<String>,
         idempotency: Idempotency,
     ) -> Result<Reply> {
-        // A retryable status is an error to the policy, but once retries
-        // run out its reply is what `check` turns into the report.
-        let last_reply = Mutex::new(None);
         let endpoint = self.config.endpoint();
-        let outcome = self
-            .policy
-            .run(&endpoint, idempotency, |_| async {
-                *last_reply.lock().expect("reply lock") = None;
-                let reply = self
-                    .send_once(method.clone(), bucket, query, body.clone())
-                    .await
-                    .map_err(|e| Error::new(ErrorKind::Transport, Provider::S3).with_message(e))?;
-                if !is_retryable_status(reply.status.as_u16()) {
-                    return Ok(reply);
-                }
-                let retry_after = reply
-                    .headers
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(parse_retry_after);
-                let err = Error::new(ErrorKind::RateLimited { retry_after }, Provider::S3)
-                    .with_message(format!("the service answered {}", reply.status));
-                *last_reply.lock().expect("reply lock") = Some(reply);
-                Err(err)
-            })
-            .await;
-        match outcome {
-            Ok(reply) => Ok(reply),
-            Err(err) => match last_reply.into_inner().expect("reply lock") {
-                Some(reply) => Ok(reply),
-                None => Err(InfraError::backend(op, err.to_string())),
-            },
-        }
+        wire::send(
+            &self.policy,
+            Provider::S3,
+            &endpoint,
+            op,
+            idempotency,
+            || self.send_once(method.clone(), bucket, query, body.clone()),
+        )
+        .await
     }
 
     async fn send_once(
