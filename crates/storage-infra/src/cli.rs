@@ -61,9 +61,10 @@ pub enum Verb {
         #[arg(long)]
         yes_really: bool,
     },
-    /// Write the manifest as infrastructure code.
+    /// Write the manifest as infrastructure code, for the provider's cloud
+    /// (`--provider s3|gcs`: hashicorp/aws or hashicorp/google; otherwise azurerm).
     Export {
-        /// Output language.
+        /// Output language (Bicep is Azure only).
         #[arg(long, value_enum)]
         format: ExportFormat,
     },

@@ -15,6 +15,7 @@ use storage_gcs::GcsConfig;
 use storage_infra::gcs::GcsBackend;
 use storage_infra::manifest::Manifest;
 use storage_infra::{apply, Backend, Change};
+use storage_testkit::fault_proxy::{Fault, FaultPlan, Rule};
 use storage_testkit::gcs_emulator::GcsEmulator;
 
 fn emulator() -> &'static GcsEmulator {
@@ -176,4 +177,41 @@ async fn the_project_is_required_and_labels_are_checked_before_any_request() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("GCS label"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_create_is_reported_and_not_replayed() {
+    let plan = FaultPlan::none().with_rule(
+        Rule::new(Fault::Status {
+            code: 503,
+            retry_after: Some(0),
+        })
+        .method("POST"),
+    );
+    let (proxy, url) = emulator().behind_proxy(plan).await.unwrap();
+    let config = config(&url).with_retry(
+        storage_core::retry::RetryPolicy::default().retries(3, std::time::Duration::from_millis(5)),
+    );
+    let backend = GcsBackend::new(&config, Some("proj-1".into()), None).unwrap();
+    let name = unique("nocreate");
+    let report = apply(
+        &backend,
+        &manifest(&name, &unique("other"), "http://a.example", "x"),
+    )
+    .await
+    .unwrap();
+    assert!(!report.succeeded());
+    let failed = report.failed.as_ref().unwrap();
+    assert!(matches!(&failed.change, Change::CreateContainer { name: n, .. } if *n == name));
+    assert!(failed.error.contains("503"), "{}", failed.error);
+    assert!(
+        failed.error.contains("proj-1"),
+        "names the project: {}",
+        failed.error
+    );
+    assert!(!report.not_attempted.is_empty(), "{report:#?}");
+    let creates = proxy.count(|r| r.head.method == "POST");
+    assert_eq!(creates, 1, "a create is sent once: {:#?}", proxy.requests());
+    // The plan read both buckets before the create.
+    assert!(proxy.count(|r| r.head.method == "GET") >= 2);
 }
