@@ -137,6 +137,16 @@ impl GcsStore {
         &self.inner.config
     }
 
+    /// The `Authorization` header the store's own requests carry (a bearer
+    /// token from the credential chain, fetched or refreshed now), for
+    /// tools that send requests of their own with the same identity, such
+    /// as provisioning. `None` on an emulator, which takes no credentials.
+    pub async fn authorization(&self) -> Result<Option<reqwest::header::HeaderValue>> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        self.inner.rest.authorize(&mut headers).await?;
+        Ok(headers.remove(reqwest::header::AUTHORIZATION))
+    }
+
     /// [`BlobStore::signed_url`](storage_core::BlobStore::signed_url) as if
     /// the clock read `now`. Not part of the API: it exists so tests can
     /// sign a URL whose validity lies in the past.

@@ -187,7 +187,7 @@ impl Rest {
         ))
     }
 
-    async fn authorize(&self, headers: &mut HeaderMap) -> Result<()> {
+    pub(crate) async fn authorize(&self, headers: &mut HeaderMap) -> Result<()> {
         let Auth::Token(provider) = &self.auth else {
             return Ok(());
         };

@@ -15,6 +15,7 @@ use storage_core::redact::Secret;
 pub struct ServiceAccountKey {
     client_email: String,
     private_key_id: Option<String>,
+    project_id: Option<String>,
     /// The PKCS#8 DER of the private key.
     der: Secret<Vec<u8>>,
     /// The JSON as given, for object_store's token exchange.
@@ -28,6 +29,7 @@ struct KeyFile {
     client_email: Option<String>,
     private_key: Option<String>,
     private_key_id: Option<String>,
+    project_id: Option<String>,
 }
 
 impl fmt::Debug for ServiceAccountKey {
@@ -73,6 +75,7 @@ impl ServiceAccountKey {
         Ok(ServiceAccountKey {
             client_email,
             private_key_id: file.private_key_id,
+            project_id: file.project_id.filter(|p| !p.trim().is_empty()),
             der: Secret::new(der),
             json: Secret::new(json.to_string()),
         })
@@ -81,6 +84,11 @@ impl ServiceAccountKey {
     /// The account's e-mail, the signer named in V4 signed URLs.
     pub fn client_email(&self) -> &str {
         &self.client_email
+    }
+
+    /// The project the key belongs to (`project_id`), when the file names one.
+    pub fn project_id(&self) -> Option<&str> {
+        self.project_id.as_deref()
     }
 
     /// The key pair, for the one place that signs.

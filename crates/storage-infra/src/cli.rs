@@ -1,6 +1,8 @@
 //! The command-line verbs, as a library so `blobctl infra …` can mount them:
 //! `plan`, `apply`, `destroy --yes-really`, `export --format terraform|bicep`,
 //! with `--manifest storage.toml`, `--provider` and `--json` on every verb.
+//! `export` writes for the provider's cloud: azurerm (or Bicep) by default
+//! and for azure, hashicorp/aws for s3, hashicorp/google for gcs.
 //!
 //! Exit codes: 0 success (also "no changes"), 1 an operation failed
 //! (partly applied changes are listed), 2 bad usage, manifest or
@@ -17,10 +19,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::apply::{apply, Backend};
 use crate::azure::AzureBackend;
 use crate::error::{InfraError, Result};
-use crate::export::{bicep, terraform};
+use crate::export::{bicep, terraform, terraform_gcs, terraform_s3};
+use crate::gcs::GcsBackend;
 use crate::local::LocalBackend;
 use crate::manifest::Manifest;
 use crate::report;
+use crate::s3::S3Backend;
 use crate::vercel::VercelBackend;
 
 /// `storage-infra` / `blobctl infra`.
@@ -57,9 +61,10 @@ pub enum Verb {
         #[arg(long)]
         yes_really: bool,
     },
-    /// Write the manifest as infrastructure code.
+    /// Write the manifest as infrastructure code, for the provider's cloud
+    /// (`--provider s3|gcs`: hashicorp/aws or hashicorp/google; otherwise azurerm).
     Export {
-        /// Output language.
+        /// Output language (Bicep is Azure only).
         #[arg(long, value_enum)]
         format: ExportFormat,
     },
@@ -70,7 +75,9 @@ pub enum Verb {
 #[allow(missing_docs)]
 pub enum ProviderArg {
     Azure,
+    Gcs,
     Local,
+    S3,
     Vercel,
 }
 
@@ -156,9 +163,21 @@ async fn execute_inner(
     let manifest = Manifest::load(&cmd.manifest)?;
     match cmd.verb {
         Verb::Export { format } => {
-            let out = match format {
-                ExportFormat::Terraform => terraform::render(&manifest),
-                ExportFormat::Bicep => bicep::render(&manifest),
+            // The target cloud is the provider, as for the other verbs;
+            // anything but s3 and gcs (local and vercel have no control
+            // plane to export for) keeps the Azure export.
+            let out = match (format, provider_arg(cmd.provider, lookup)?) {
+                (ExportFormat::Terraform, ProviderArg::S3) => terraform_s3::render(&manifest)?,
+                (ExportFormat::Terraform, ProviderArg::Gcs) => terraform_gcs::render(&manifest),
+                (ExportFormat::Terraform, _) => terraform::render(&manifest),
+                (ExportFormat::Bicep, ProviderArg::S3 | ProviderArg::Gcs) => {
+                    return Err(InfraError::Usage(
+                        "Bicep describes Azure resources only; use --format terraform for s3 \
+                         and gcs"
+                            .into(),
+                    ))
+                }
+                (ExportFormat::Bicep, _) => bicep::render(&manifest),
             };
             Ok((0, out))
         }
@@ -217,33 +236,77 @@ async fn execute_inner(
     }
 }
 
-fn backend(
+/// `--provider`, else `BLOB_STORAGE_PROVIDER`, else local.
+fn provider_arg(
     provider: Option<ProviderArg>,
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> Result<Box<dyn Backend>> {
-    let provider = match provider {
+) -> Result<ProviderArg> {
+    Ok(match provider {
         Some(p) => p,
         None => match lookup("BLOB_STORAGE_PROVIDER").as_deref().map(str::trim) {
             None | Some("") | Some("local") => ProviderArg::Local,
             Some("azure") => ProviderArg::Azure,
             Some("vercel") => ProviderArg::Vercel,
+            Some("s3") => ProviderArg::S3,
+            Some("gcs") => ProviderArg::Gcs,
             Some(other) => {
                 return Err(InfraError::Usage(format!(
-                    "BLOB_STORAGE_PROVIDER=`{other}` cannot be provisioned: use azure, vercel \
-                     or local (memory has nothing to provision)"
+                    "BLOB_STORAGE_PROVIDER=`{other}` cannot be provisioned: use azure, s3, \
+                     gcs, vercel or local (memory has nothing to provision)"
                 )))
             }
         },
-    };
-    Ok(match provider {
+    })
+}
+
+fn backend(
+    provider: Option<ProviderArg>,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Box<dyn Backend>> {
+    Ok(match provider_arg(provider, lookup)? {
         ProviderArg::Azure => Box::new(AzureBackend::new(
             &storage_azure::AzureConfig::from_lookup(lookup)?,
         )?),
         ProviderArg::Local => Box::new(LocalBackend::new(
             storage_local::LocalConfig::from_lookup(lookup)?.root,
         )),
+        ProviderArg::S3 => Box::new(S3Backend::new(&s3_config(lookup)?)?),
+        ProviderArg::Gcs => {
+            let (config, project, location) = gcs_config(lookup)?;
+            Box::new(GcsBackend::new(&config, project, location)?)
+        }
         ProviderArg::Vercel => Box::new(VercelBackend::new(
             storage_vercel::VercelConfig::from_lookup(lookup)?,
         )?),
     })
+}
+
+/// The S3 settings of the app's variables. `S3_BUCKET` names the app's
+/// bucket, which provisioning does not need (the manifest names the
+/// buckets), so a placeholder stands in when it is unset; it is never sent.
+fn s3_config(lookup: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<storage_s3::S3Config> {
+    let config = storage_s3::S3Config::from_lookup(|var| {
+        let value = lookup(var).filter(|v| !v.trim().is_empty());
+        if value.is_none() && var == storage_s3::config::BUCKET {
+            return Some("unused-by-storage-infra".into());
+        }
+        value
+    })?;
+    Ok(config)
+}
+
+/// The GCS settings of the app's variables, with the project and location
+/// new buckets get. `GCS_BUCKET` is not needed here (see [`s3_config`]).
+fn gcs_config(
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<(storage_gcs::GcsConfig, Option<String>, Option<String>)> {
+    let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+    let config = storage_gcs::GcsConfig::from_lookup(|var| {
+        let value = get(var);
+        if value.is_none() && var == storage_gcs::config::BUCKET {
+            return Some("unused-by-storage-infra".into());
+        }
+        value
+    })?;
+    Ok((config, get(crate::gcs::PROJECT), get(crate::gcs::LOCATION)))
 }

@@ -160,9 +160,12 @@ impl Backend for LocalBackend {
             Change::RestrictPermissions { path, .. } => {
                 ("restricting permissions", restrict(Path::new(path)))
             }
-            Change::SetAccess { .. } | Change::SetMetadata { .. } | Change::SetCors { .. } => {
-                return Ok(())
-            }
+            Change::SetAccess { .. }
+            | Change::SetMetadata { .. }
+            | Change::SetCors { .. }
+            | Change::SetBucketCors { .. }
+            | Change::SetPublicAccessBlock { .. }
+            | Change::SetBucketProtection { .. } => return Ok(()),
         };
         result.map_err(|e| InfraError::backend(op, e.to_string()))
     }

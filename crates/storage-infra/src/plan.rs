@@ -6,6 +6,7 @@
 //! implied by a missing entry (see `destroy`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Serialize;
 
@@ -76,6 +77,76 @@ impl CorsRule {
     }
 }
 
+/// S3's four public access block switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PublicAccessBlock {
+    /// Refuse requests that set a public ACL.
+    pub block_public_acls: bool,
+    /// Ignore public ACLs already set.
+    pub ignore_public_acls: bool,
+    /// Refuse bucket policies that grant public access.
+    pub block_public_policy: bool,
+    /// Ignore a public bucket policy already set.
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// Everything blocked: what a private container gets.
+    pub const ALL: PublicAccessBlock = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+
+    /// ACLs blocked, bucket policies allowed: what a public container gets,
+    /// since anonymous read on S3 is granted by a bucket policy (ACLs are
+    /// a legacy that new buckets disable).
+    pub const POLICY_ONLY: PublicAccessBlock = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: false,
+        restrict_public_buckets: false,
+    };
+}
+
+impl fmt::Display for PublicAccessBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == PublicAccessBlock::ALL {
+            return f.write_str("all blocked");
+        }
+        let on = |b: bool| if b { "on" } else { "off" };
+        write!(
+            f,
+            "BlockPublicAcls {}, IgnorePublicAcls {}, BlockPublicPolicy {}, RestrictPublicBuckets {}",
+            on(self.block_public_acls),
+            on(self.ignore_public_acls),
+            on(self.block_public_policy),
+            on(self.restrict_public_buckets)
+        )
+    }
+}
+
+/// A GCS bucket's access protection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketProtection {
+    /// Uniform bucket-level access (IAM only, object ACLs off).
+    pub uniform_access: bool,
+    /// Public access prevention: `enforced` or `inherited`.
+    pub public_access_prevention: String,
+}
+
+impl fmt::Display for BucketProtection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "uniform access {}, public access prevention {}",
+            if self.uniform_access { "on" } else { "off" },
+            self.public_access_prevention
+        )
+    }
+}
+
 /// What a backend reports about one container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveContainer {
@@ -137,6 +208,35 @@ pub enum Change {
         /// Desired rules.
         to: Vec<CorsRule>,
     },
+    /// Replace one bucket's CORS rules (S3 and GCS, where CORS belongs to
+    /// each bucket rather than to the account).
+    SetBucketCors {
+        /// Bucket name.
+        name: String,
+        /// Live rules.
+        from: Vec<CorsRule>,
+        /// Desired rules.
+        to: Vec<CorsRule>,
+    },
+    /// Set a bucket's public access block (S3).
+    SetPublicAccessBlock {
+        /// Bucket name.
+        name: String,
+        /// The live block; `None` when the bucket has none.
+        from: Option<PublicAccessBlock>,
+        /// The desired block.
+        to: PublicAccessBlock,
+    },
+    /// Set a bucket's uniform bucket-level access and public access
+    /// prevention (GCS).
+    SetBucketProtection {
+        /// Bucket name.
+        name: String,
+        /// The live settings.
+        from: BucketProtection,
+        /// The desired settings.
+        to: BucketProtection,
+    },
     /// Restrict a directory to its owner (local).
     RestrictPermissions {
         /// The directory.
@@ -176,6 +276,19 @@ impl Change {
                 to.len(),
                 to.iter().map(show_rule).collect::<Vec<_>>().join("; ")
             ),
+            Change::SetBucketCors { name, from, to } => format!(
+                "set CORS of bucket `{name}`: {} rule(s) -> {} rule(s): {}",
+                from.len(),
+                to.len(),
+                to.iter().map(show_rule).collect::<Vec<_>>().join("; ")
+            ),
+            Change::SetPublicAccessBlock { name, from, to } => format!(
+                "set the public access block of bucket `{name}`: {} -> {to}",
+                from.map_or_else(|| "none".to_string(), |b| b.to_string())
+            ),
+            Change::SetBucketProtection { name, from, to } => {
+                format!("set access protection of bucket `{name}`: {from} -> {to}")
+            }
             Change::RestrictPermissions { path, from } => {
                 format!("restrict permissions of {path}: {from} -> 0700")
             }

@@ -148,3 +148,239 @@ fn without_account_settings_the_name_is_an_input() {
     assert!(!tf.contains("azurerm_storage_management_policy"));
     assert!(bicep::render(&m).contains("param storageAccountName string"));
 }
+
+fn resources(body: &hcl::Body) -> Vec<(String, &hcl::Block)> {
+    body.blocks()
+        .filter(|b| b.identifier() == "resource")
+        .map(|b| {
+            (
+                format!("{}.{}", b.labels()[0].as_str(), b.labels()[1].as_str()),
+                b,
+            )
+        })
+        .collect()
+}
+
+fn attr(block: &hcl::Block, key: &str) -> hcl::Expression {
+    block
+        .body()
+        .attributes()
+        .find(|a| a.key() == key)
+        .map(|a| a.expr().clone())
+        .unwrap_or_else(|| panic!("no {key}"))
+}
+
+fn child<'a>(block: &'a hcl::Block, name: &str) -> Vec<&'a hcl::Block> {
+    block
+        .body()
+        .blocks()
+        .filter(|b| b.identifier() == name)
+        .collect()
+}
+
+#[test]
+fn terraform_for_s3_matches_golden_and_parses_as_hcl() {
+    let tf = storage_infra::export::terraform_s3::render(&manifest()).unwrap();
+    golden("storage.s3.tf", &tf);
+    let body: hcl::Body = hcl::from_str(&tf).expect("valid HCL");
+    let all = resources(&body);
+    let kinds: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "aws_s3_bucket.recordings",
+            "aws_s3_bucket_public_access_block.recordings",
+            "aws_s3_bucket_cors_configuration.recordings",
+            "aws_s3_bucket_versioning.recordings",
+            "aws_s3_bucket_lifecycle_configuration.recordings",
+            "aws_s3_bucket.public_assets",
+            "aws_s3_bucket_public_access_block.public_assets",
+            "aws_s3_bucket_policy.public_assets",
+            "aws_s3_bucket_cors_configuration.public_assets",
+            "aws_s3_bucket_versioning.public_assets",
+            "aws_s3_bucket_lifecycle_configuration.public_assets",
+        ]
+    );
+    let get = |name: &str| all.iter().find(|(k, _)| k == name).unwrap().1;
+    assert_eq!(
+        attr(get("aws_s3_bucket.recordings"), "bucket"),
+        "recordings".into()
+    );
+    let private_block = get("aws_s3_bucket_public_access_block.recordings");
+    for key in [
+        "block_public_acls",
+        "ignore_public_acls",
+        "block_public_policy",
+        "restrict_public_buckets",
+    ] {
+        assert_eq!(attr(private_block, key), true.into(), "{key}");
+    }
+    let public_block = get("aws_s3_bucket_public_access_block.public_assets");
+    assert_eq!(attr(public_block, "block_public_policy"), false.into());
+    assert_eq!(attr(public_block, "block_public_acls"), true.into());
+    let cors = child(
+        get("aws_s3_bucket_cors_configuration.recordings"),
+        "cors_rule",
+    );
+    assert_eq!(cors.len(), 1);
+    assert_eq!(
+        attr(cors[0], "allowed_methods"),
+        hcl::Expression::Array(vec!["GET".into(), "HEAD".into(), "PUT".into()]),
+        "OPTIONS is implicit on S3"
+    );
+    assert_eq!(attr(cors[0], "max_age_seconds"), 3600u64.into());
+    // The lifecycle rule `recordings/` is for the recordings bucket, whole;
+    // soft delete becomes expiry of noncurrent versions (versioning is on).
+    let rules = child(
+        get("aws_s3_bucket_lifecycle_configuration.recordings"),
+        "rule",
+    );
+    assert_eq!(rules.len(), 2);
+    assert_eq!(attr(rules[0], "id"), "agerecordings".into());
+    assert_eq!(attr(child(rules[0], "filter")[0], "prefix"), "".into());
+    assert_eq!(
+        attr(child(rules[0], "transition")[0], "storage_class"),
+        "STANDARD_IA".into()
+    );
+    assert_eq!(
+        attr(child(rules[0], "expiration")[0], "days"),
+        365u64.into()
+    );
+    assert_eq!(
+        attr(
+            child(rules[1], "noncurrent_version_expiration")[0],
+            "noncurrent_days"
+        ),
+        14u64.into()
+    );
+    let other = child(
+        get("aws_s3_bucket_lifecycle_configuration.public_assets"),
+        "rule",
+    );
+    assert_eq!(other.len(), 1, "agerecordings is not for public-assets");
+    assert!(tf.contains("Action    = \"s3:GetObject\""), "{tf}");
+    assert!(!tf.contains("s3:ListBucket"), "blob access lists nothing");
+    assert!(
+        tf.contains("owner = \"recordings_service\""),
+        "metadata as tags"
+    );
+}
+
+#[test]
+fn terraform_for_gcs_matches_golden_and_parses_as_hcl() {
+    let tf = storage_infra::export::terraform_gcs::render(&manifest());
+    golden("storage.gcs.tf", &tf);
+    let body: hcl::Body = hcl::from_str(&tf).expect("valid HCL");
+    let all = resources(&body);
+    let kinds: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "google_storage_bucket.recordings",
+            "google_storage_bucket.public_assets",
+            "google_storage_bucket_iam_member.public_assets_public_read",
+        ]
+    );
+    let recordings = all[0].1;
+    assert_eq!(attr(recordings, "uniform_bucket_level_access"), true.into());
+    assert_eq!(
+        attr(recordings, "public_access_prevention"),
+        "enforced".into()
+    );
+    assert_eq!(
+        attr(all[1].1, "public_access_prevention"),
+        "inherited".into()
+    );
+    assert_eq!(
+        attr(child(recordings, "versioning")[0], "enabled"),
+        true.into()
+    );
+    assert_eq!(
+        attr(
+            child(recordings, "soft_delete_policy")[0],
+            "retention_duration_seconds"
+        ),
+        (14u64 * 86_400).into()
+    );
+    let cors = child(recordings, "cors");
+    assert_eq!(cors.len(), 1);
+    assert_eq!(
+        attr(cors[0], "response_header"),
+        hcl::Expression::Array(
+            [
+                "content-disposition",
+                "content-length",
+                "content-type",
+                "etag",
+                "x-ms-blob-type",
+                "x-ms-meta-*"
+            ]
+            .map(hcl::Expression::from)
+            .to_vec()
+        ),
+        "allowed and exposed headers in one list"
+    );
+    let rules = child(recordings, "lifecycle_rule");
+    assert_eq!(rules.len(), 2, "cool and delete");
+    assert_eq!(
+        attr(child(rules[0], "action")[0], "storage_class"),
+        "NEARLINE".into()
+    );
+    assert_eq!(attr(child(rules[1], "action")[0], "type"), "Delete".into());
+    assert_eq!(attr(child(rules[1], "condition")[0], "age"), 365u64.into());
+    assert!(child(all[1].1, "lifecycle_rule").is_empty());
+    assert_eq!(attr(all[2].1, "member"), "allUsers".into());
+    assert_eq!(
+        attr(all[2].1, "role"),
+        "roles/storage.legacyObjectReader".into()
+    );
+}
+
+#[tokio::test]
+async fn the_export_command_picks_the_cloud_from_the_provider() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("storage.toml");
+    std::fs::write(&path, include_str!("golden/storage.toml")).unwrap();
+    let run = |args: &[&str], provider: Option<&str>| {
+        let mut argv = vec!["storage-infra", "--manifest", path.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        let cmd = storage_infra::cli::InfraCommand::parse_from(argv);
+        let provider = provider.map(str::to_string);
+        async move {
+            storage_infra::cli::execute(
+                cmd,
+                &move |var| {
+                    (var == "BLOB_STORAGE_PROVIDER")
+                        .then(|| provider.clone())
+                        .flatten()
+                },
+                &mut |_| None,
+            )
+            .await
+        }
+    };
+    let out = run(
+        &["export", "--format", "terraform", "--provider", "s3"],
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out
+        .stdout
+        .contains("resource \"aws_s3_bucket\" \"recordings\""));
+    let out = run(&["export", "--format", "terraform"], Some("gcs")).await;
+    assert!(
+        out.stdout.contains("resource \"google_storage_bucket\""),
+        "{}",
+        out.stdout
+    );
+    let out = run(&["export", "--format", "terraform"], None).await;
+    assert!(
+        out.stdout.contains("azurerm_storage_account"),
+        "unset keeps azurerm"
+    );
+    let out = run(&["export", "--format", "bicep", "--provider", "s3"], None).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--format terraform"), "{}", out.stderr);
+}

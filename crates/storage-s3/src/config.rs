@@ -230,22 +230,34 @@ impl S3Config {
             part_size: DEFAULT_PART_SIZE,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
         };
-        config.bucket_url = config.compute_bucket_url();
+        config.bucket_url = config.bucket_url_for(&config.bucket);
         Ok(config)
     }
 
-    fn compute_bucket_url(&self) -> String {
+    /// The URL of another bucket `bucket` at the same endpoint, region and
+    /// addressing style, for tools that work on several buckets with one
+    /// configuration (provisioning). `bucket` is not validated here.
+    ///
+    /// ```
+    /// # let config = storage_s3::S3Config::from_lookup(|var| match var {
+    /// #     "S3_BUCKET" => Some("recordings".into()),
+    /// #     _ => None,
+    /// # })?;
+    /// assert_eq!(config.bucket_url_for("assets"), "https://assets.s3.us-east-1.amazonaws.com");
+    /// # Ok::<(), storage_core::Error>(())
+    /// ```
+    pub fn bucket_url_for(&self, bucket: &str) -> String {
         match &self.endpoint {
             None if self.path_style => {
-                format!("https://s3.{}.amazonaws.com/{}", self.region, self.bucket)
+                format!("https://s3.{}.amazonaws.com/{bucket}", self.region)
             }
-            None => format!("https://{}.s3.{}.amazonaws.com", self.bucket, self.region),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com", self.region),
             Some(endpoint) if self.path_style => {
-                format!("{}/{}", endpoint.trim_end_matches('/'), self.bucket)
+                format!("{}/{bucket}", endpoint.trim_end_matches('/'))
             }
             Some(endpoint) => {
                 let (scheme, rest) = endpoint.split_once("://").unwrap_or(("https", endpoint));
-                format!("{scheme}://{}.{}", self.bucket, rest.trim_end_matches('/'))
+                format!("{scheme}://{bucket}.{}", rest.trim_end_matches('/'))
             }
         }
     }

@@ -89,7 +89,12 @@ impl Backend for AzureBackend {
             Change::SetAccess { name, to, .. } => self.client.set_access(name, *to).await,
             Change::SetMetadata { name, to, .. } => self.client.set_metadata(name, to).await,
             Change::SetCors { to, .. } => self.client.set_cors(to).await,
-            Change::CreateRoot { .. } | Change::RestrictPermissions { .. } => Ok(()),
+            // Planned by other backends only.
+            Change::CreateRoot { .. }
+            | Change::RestrictPermissions { .. }
+            | Change::SetBucketCors { .. }
+            | Change::SetPublicAccessBlock { .. }
+            | Change::SetBucketProtection { .. } => Ok(()),
         }
     }
 

@@ -11,12 +11,14 @@ use crate::plan::CorsRule;
 
 use super::{escape, ident};
 
-fn s(text: &str) -> String {
+/// An HCL string literal.
+pub(crate) fn s(text: &str) -> String {
     // `${` and `%{` start interpolation in HCL strings.
     escape(text, '"').replace("${", "$${").replace("%{", "%%{")
 }
 
-fn list(items: &[String]) -> String {
+/// An HCL list of string literals.
+pub(crate) fn list(items: &[String]) -> String {
     let items: Vec<String> = items.iter().map(|i| s(i)).collect();
     format!("[{}]", items.join(", "))
 }
