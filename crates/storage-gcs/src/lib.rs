@@ -43,7 +43,6 @@ mod copy;
 mod error;
 mod list;
 mod object;
-mod parts;
 mod read;
 mod rest;
 pub mod service_account;

@@ -34,8 +34,8 @@ use storage_core::{BlobKey, BlobMeta, Body, PutMode, PutOptions};
 use crate::condition::{check_first, generation_condition};
 use crate::error::{malformed, tag, Op};
 use crate::object::{Object, Urls};
-use crate::parts::Parts;
 use crate::rest::{header_value, Answer, Request, Rest};
+use storage_object_store::PartReader;
 
 /// The write operation `mode` stands for, for error mapping.
 fn op_for(mode: &PutMode) -> Op {
@@ -82,7 +82,7 @@ pub(crate) async fn upload(
         _ => Idempotency::NotIdempotent,
     };
     let resource = resource(key, opts);
-    let mut parts = Parts::new(body.into_stream(), part_size);
+    let mut parts = PartReader::new(body, part_size);
     let (first, ended) = parts.next().await.map_err(|e| tag(e, key.as_str()))?;
     let mut url = urls.upload()?;
     if let Some(generation) = &condition {
@@ -216,7 +216,7 @@ struct Resumable<'a> {
 
 impl Resumable<'_> {
     /// Sends `first` and the rest of `parts`; the final answer.
-    async fn send_all(&mut self, first: Bytes, parts: &mut Parts) -> Result<Answer> {
+    async fn send_all(&mut self, first: Bytes, parts: &mut PartReader) -> Result<Answer> {
         let mut chunk = first;
         loop {
             let (next, ended) = parts.next().await.map_err(|e| tag(e, self.key.as_str()))?;
