@@ -133,6 +133,7 @@ mod failure;
 pub mod fault_proxy;
 mod fixture;
 pub mod gcs_emulator;
+pub mod memory_bound;
 pub mod model;
 pub mod moto;
 pub mod node;
