@@ -153,11 +153,19 @@ impl Contender for Ours {
     }
     fn caveat(&self, op: Op, size: usize) -> Option<String> {
         match op {
-            Op::Put if size > storage::azure::config::DEFAULT_PART_SIZE => Some(
-                "uploads 8 MiB blocks (4 in flight) and commits a block list; the others send \
-                 one Put Blob"
-                    .into(),
-            ),
+            // A body in memory up to this size is one Put Blob, as the
+            // others send it.
+            Op::Put
+                if size
+                    > storage::azure::config::DEFAULT_PART_SIZE
+                        * storage::azure::config::DEFAULT_MAX_CONCURRENCY =>
+            {
+                Some(
+                    "uploads 8 MiB blocks (4 in flight) and commits a block list; the others \
+                     send one Put Blob"
+                        .into(),
+                )
+            }
             Op::List => Some(
                 "pages of 1000 (the contract's largest page); the others take Azure's 5000".into(),
             ),
