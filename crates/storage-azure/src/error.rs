@@ -96,18 +96,7 @@ pub(crate) fn request_error(err: &reqwest::Error, op: Op, key: &str) -> Error {
     } else {
         ErrorKind::Transport
     };
-    let mut text = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(err);
-    while let Some(e) = source {
-        let s = e.to_string();
-        if !text.contains(&s) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&s);
-        }
-        source = e.source();
-    }
+    let mut text = storage_object_store::error_chain(err);
     if let Some(url) = err.url() {
         text = text.replace(url.as_str(), "(url)");
     }

@@ -38,6 +38,7 @@ use object_store::{BackoffConfig, ClientOptions, RetryConfig};
 use storage_core::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 use storage_core::{Error, ErrorKind, Result};
 
+use crate::error::error_chain;
 use crate::idempotency::idempotency;
 
 /// object_store's retry settings when [`PolicyHttp`] retries: none, so no
@@ -194,7 +195,7 @@ impl PolicyHttp {
             self.inner.policy.attempt_timed_out(endpoint)
         } else {
             Error::without_provider(ErrorKind::Transport)
-                .with_message(format!("{}: talking to {endpoint}", chain(&e)))
+                .with_message(format!("{}: talking to {endpoint}", error_chain(&e)))
         };
         err.with_source(NoAnswer { connect, source: e })
     }
@@ -337,21 +338,4 @@ fn body_broke(e: reqwest::Error) -> HttpError {
         HttpErrorKind::Interrupted
     };
     HttpError::new(kind, e.without_url())
-}
-
-/// Every distinct message in the source chain of `e`, joined.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = String::new();
-    let mut source = Some(e);
-    while let Some(e) = source {
-        let s = e.to_string();
-        if !text.contains(&s) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&s);
-        }
-        source = e.source();
-    }
-    text
 }

@@ -188,6 +188,30 @@ fn kind_of_status(status: u16, code: Option<&str>) -> ErrorKind {
     }
 }
 
+/// Every distinct message in the source chain of `e`, joined with `: `
+/// (reqwest and hyper repeat their inner errors in their own text, so a
+/// message already shown is not shown again).
+///
+/// ```
+/// let e = std::io::Error::other("refused");
+/// assert_eq!(storage_object_store::error_chain(&e), "refused");
+/// ```
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut source = Some(e);
+    while let Some(e) = source {
+        let s = e.to_string();
+        if !text.contains(&s) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&s);
+        }
+        source = e.source();
+    }
+    text
+}
+
 /// The first error of type `T` in `err`'s source chain.
 fn find<T: std::error::Error + 'static>(err: &object_store::Error) -> Option<&T> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);

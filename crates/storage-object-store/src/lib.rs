@@ -30,6 +30,6 @@ pub mod idempotency;
 pub mod parts;
 
 pub use connector::{client_options, no_retries, PolicyHttp};
-pub use error::{answer_error, map_error, map_write_error, redact_text, service_code};
+pub use error::{answer_error, error_chain, map_error, map_write_error, redact_text, service_code};
 pub use idempotency::idempotency;
 pub use parts::PartReader;
