@@ -42,19 +42,27 @@ pub fn streamed_body(seed: u64, mib: u64) -> (Body, [u8; 32]) {
 /// The size and SHA-256 of `key` as `store` streams it; panics, naming the
 /// key, when the read fails.
 pub async fn size_and_sha256<S: BlobStore + ?Sized>(store: &S, key: &str) -> (u64, [u8; 32]) {
-    let blob = store
-        .get(&store.key(key).expect("key"), GetOptions::new())
+    try_size_and_sha256(store, key)
         .await
-        .unwrap_or_else(|e| panic!("get {key}: {e}"));
+        .unwrap_or_else(|e| panic!("reading {key}: {e}"))
+}
+
+/// [`size_and_sha256`] for callers that count failures instead of stopping
+/// at the first (the fault survey): the read's error, if it fails.
+pub async fn try_size_and_sha256<S: BlobStore + ?Sized>(
+    store: &S,
+    key: &str,
+) -> storage_core::Result<(u64, [u8; 32])> {
+    let blob = store.get(&store.key(key)?, GetOptions::new()).await?;
     let mut body = blob.into_stream();
     let mut hasher = Sha256::new();
     let mut len = 0u64;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.unwrap_or_else(|e| panic!("reading {key}: {e}"));
+        let chunk = chunk?;
         len += chunk.len() as u64;
         hasher.update(&chunk);
     }
-    (len, hasher.finalize().into())
+    Ok((len, hasher.finalize().into()))
 }
 
 /// A seeded mix that faults a fifth of the requests with faults that end

@@ -6,9 +6,8 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use storage::{BlobStore, BlobStoreExt, ListOptions, PutMode, PutOptions};
-use storage_testkit::data::{seeded_bytes, size_and_sha256, streamed_body};
+use storage_testkit::data::{seeded_bytes, size_and_sha256, streamed_body, try_size_and_sha256};
 
 use crate::rigs::Rig;
 
@@ -193,31 +192,13 @@ async fn streamed_round(
             }
         }
         let t = Instant::now();
-        let outcome = read_digest(store, &key).await;
+        let outcome = try_size_and_sha256(store, &key)
+            .await
+            .map_err(|e| e.to_string());
         get.record(t, outcome.map(|got| got == (mib << 20, digest)));
         let _ = direct.delete_key(&key).await;
     }
     vec![put, get]
-}
-
-/// Like `storage_testkit::data::size_and_sha256`, but a failure is a result,
-/// not a panic.
-async fn read_digest(store: &dyn BlobStore, key: &str) -> Result<(u64, [u8; 32]), String> {
-    use sha2::{Digest, Sha256};
-    let key = store.key(key).map_err(|e| e.to_string())?;
-    let blob = store
-        .get(&key, Default::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut stream = blob.into_stream();
-    let mut hasher = Sha256::new();
-    let mut len = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| e.to_string())?;
-        len += chunk.len() as u64;
-        hasher.update(&chunk);
-    }
-    Ok((len, hasher.finalize().into()))
 }
 
 /// Paged listings (5 per page) of 20 blobs.
