@@ -398,6 +398,7 @@ async fn expect_continue_is_relayed_before_the_body_is_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_fault_answers_with_retry_after_and_forwards_nothing() {
+    use tokio::io::AsyncWriteExt;
     let up = upstream().await;
     let plan = FaultPlan::none().with_rule(
         Rule::new(Fault::Status {
@@ -408,29 +409,31 @@ async fn status_fault_answers_with_retry_after_and_forwards_nothing() {
         .nth(1),
     );
     let proxy = proxy(&up, plan).await;
-    let client = client();
-
-    let resp = client
-        .post(format!("{}/echo", proxy.url()))
-        .body(pattern(200_000))
-        .send()
+    // A raw socket, so "the same connection" does not depend on when a
+    // client's pool takes a connection back.
+    let mut stream = tokio::net::TcpStream::connect(proxy.addr())
         .await
-        .expect("an answer");
-    assert_eq!(resp.status(), 503);
-    assert_eq!(
-        resp.headers().get("retry-after").map(|v| v.as_bytes()),
-        Some(&b"7"[..])
+        .expect("connect");
+    let mut request = b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 200000\r\n\r\n".to_vec();
+    request.extend_from_slice(&pattern(200_000));
+    stream.write_all(&request).await.expect("first post");
+    let mut buf = Vec::new();
+    let (head, body) = read_response(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("\r\nretry-after: 7\r\n"),
+        "{head}"
     );
-    assert!(!resp.text().await.expect("text").is_empty());
+    assert!(!body.is_empty());
     assert_eq!(up.seen.requests(), 0, "the upstream saw nothing");
 
-    let resp = client
-        .post(format!("{}/echo", proxy.url()))
-        .body("again")
-        .send()
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nagain")
         .await
-        .expect("second post");
-    assert_eq!(resp.text().await.expect("echo"), "again");
+        .expect("second post on the same connection");
+    let (head, body) = read_response(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, b"again");
 
     let records = proxy.requests();
     assert_eq!(records.len(), 2);

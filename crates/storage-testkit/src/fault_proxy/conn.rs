@@ -142,9 +142,9 @@ impl Conn {
                     // body, so the connection cannot carry another request.
                     let close = request.close || request.expect_continue;
                     let text = format!("fault proxy: injected status {code}\n");
+                    self.shared.update(seq, |r| r.status = Some(code));
                     self.answer(code, retry_after, &text, close, request.method == "HEAD")
                         .await?;
-                    self.shared.update(seq, |r| r.status = Some(code));
                     if close {
                         End::Close
                     } else {
@@ -189,16 +189,16 @@ impl Conn {
         // Both directions at once: a large upload streams while the
         // upstream may already answer (`100 Continue`, an early error).
         let send = async {
-            let copied = wire::copy_body(
+            wire::copy_body(
                 client_inbound,
                 &mut client_read,
                 &mut upstream_write,
                 request.framing,
                 Encoding::AsReceived,
                 None,
+                &mut |n| shared.update(seq, |r| r.request_body_bytes = n),
             )
             .await?;
-            shared.update(seq, |r| r.request_body_bytes = written(copied));
             Ok::<_, io::Error>(())
         };
         let receive = relay_response(
@@ -265,17 +265,17 @@ impl Conn {
         upstream.stream.write_all(sent_head).await?;
         self.shared.update(seq, |r| r.forwarded = true);
         if let Some(cut) = cut {
-            let copied = wire::copy_body(
+            let shared = &*self.shared;
+            wire::copy_body(
                 &mut self.inbound,
                 &mut self.client,
                 &mut upstream.stream,
                 request.framing,
                 Encoding::AsReceived,
                 Some(cut),
+                &mut |n| shared.update(seq, |r| r.request_body_bytes = n),
             )
             .await?;
-            self.shared
-                .update(seq, |r| r.request_body_bytes = written(copied));
         }
         reset(&upstream.stream);
         Ok(End::Reset)
@@ -324,6 +324,7 @@ impl Conn {
             request.framing,
             Encoding::AsReceived,
             None,
+            &mut |_| {},
         )
         .await?;
         Ok(())
@@ -415,27 +416,30 @@ where
     };
     let rechunk =
         encoding == Encoding::Chunked && !bodiless && response.framing != Framing::Chunked;
+    // Recorded before it is sent, so a client that has the answer finds it
+    // in the record.
+    shared.update(seq, |r| r.status = Some(response.status));
     if rechunk {
         client.write_all(&wire::rechunk_head(&head)).await?;
     } else {
         client.write_all(&head).await?;
     }
-    shared.update(seq, |r| r.status = Some(response.status));
-    let copied =
-        wire::copy_body(inbound, upstream, client, response.framing, encoding, cut).await?;
-    shared.update(seq, |r| r.response_body_bytes = written(copied));
+    let copied = wire::copy_body(
+        inbound,
+        upstream,
+        client,
+        response.framing,
+        encoding,
+        cut,
+        &mut |n| shared.update(seq, |r| r.response_body_bytes = n),
+    )
+    .await?;
     Ok(match copied {
         Copied::Complete(_) if cut.is_none() => Relayed::Done {
             upstream_close: response.close,
         },
         _ => Relayed::Reset,
     })
-}
-
-fn written(copied: Copied) -> u64 {
-    match copied {
-        Copied::Complete(n) | Copied::Cut(n) => n,
-    }
 }
 
 /// Makes the next close of `stream` an RST instead of a FIN.

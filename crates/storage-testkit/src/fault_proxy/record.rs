@@ -89,13 +89,15 @@ pub struct RequestRecord {
     /// Whether its head (or, for a mid-request reset of a body-less
     /// request, part of it) was sent to the upstream.
     pub forwarded: bool,
-    /// Body bytes written to the upstream, as they appear on the wire.
+    /// Body bytes written to the upstream, as they appear on the wire;
+    /// counted as each write starts, so bytes the upstream has are counted.
     pub request_body_bytes: u64,
     /// The status the client was sent, injected or relayed; `None` when no
     /// final response head reached it.
     pub status: Option<u16>,
     /// Response body bytes relayed to the client, as they appear on the
-    /// wire.
+    /// wire; counted as each write starts, so bytes the client has read are
+    /// counted.
     pub response_body_bytes: u64,
     /// What went wrong relaying it, other than the fault itself (the
     /// upstream refused the connection, a peer closed early …).

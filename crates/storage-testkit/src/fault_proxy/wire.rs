@@ -256,6 +256,9 @@ pub(crate) fn rechunk_head(head: &[u8]) -> Vec<u8> {
 /// With a `cut`, at most that many bytes are written and the body's end is
 /// never written: a chunked body stops before its last chunk, and callers
 /// keep the cut of a sized body below its length.
+///
+/// `counted` hears the running total before each write, so a peer that has
+/// read the bytes never finds them uncounted.
 pub(crate) async fn copy_body<R, W>(
     inbound: &mut Inbound,
     reader: &mut R,
@@ -263,6 +266,7 @@ pub(crate) async fn copy_body<R, W>(
     framing: Framing,
     encoding: Encoding,
     cut: Option<u64>,
+    counted: &mut (dyn FnMut(u64) + Send),
 ) -> io::Result<Copied>
 where
     R: AsyncRead + Unpin,
@@ -272,6 +276,7 @@ where
         writer,
         written: 0,
         cut,
+        counted,
     };
     let complete = match (framing, encoding) {
         (Framing::Chunked, _) => copy_chunked(inbound, reader, &mut sink).await?,
@@ -302,6 +307,7 @@ struct Sink<'a, W> {
     writer: &'a mut W,
     written: u64,
     cut: Option<u64>,
+    counted: &'a mut (dyn FnMut(u64) + Send),
 }
 
 impl<W: AsyncWrite + Unpin> Sink<'_, W> {
@@ -313,8 +319,9 @@ impl<W: AsyncWrite + Unpin> Sink<'_, W> {
                 .min(data.len()),
             None => data.len(),
         };
-        self.writer.write_all(&data[..allowed]).await?;
         self.written += allowed as u64;
+        (self.counted)(self.written);
+        self.writer.write_all(&data[..allowed]).await?;
         Ok(self.cut != Some(self.written))
     }
 }
@@ -526,7 +533,20 @@ mod tests {
         let mut inbound = Inbound::default();
         let mut reader = input;
         let mut out = Vec::new();
-        let result = copy_body(&mut inbound, &mut reader, &mut out, framing, encoding, cut).await;
+        let mut counted = 0;
+        let result = copy_body(
+            &mut inbound,
+            &mut reader,
+            &mut out,
+            framing,
+            encoding,
+            cut,
+            &mut |n| counted = n,
+        )
+        .await;
+        if let Ok(Copied::Complete(n) | Copied::Cut(n)) = result {
+            assert_eq!(counted, n, "every written byte was counted first");
+        }
         let mut rest = inbound.buf.to_vec();
         rest.extend_from_slice(reader);
         (result, out, rest)
