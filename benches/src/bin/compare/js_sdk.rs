@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Mutex;
 
-use crate::measure::{check_listed, Contender, Fallible, Op, PutGet, Role, Transfer};
+use crate::measure::{check_listed, Contender, Fallible, Op, PutGet, Role, Timing, Transfer};
 use crate::vercel::{clear, LIST_PREFIX};
 
 /// How long one command may take before the SDK is declared stuck.
@@ -145,11 +145,15 @@ impl Contender for JsSdk {
             let answer = self.session.lock().await.ask(command).await;
             clear(&self.admin, &t.tag).await?;
             let answer = answer?;
+            let in_node = |wall| Timing { wall, cpu: None };
             Ok(PutGet {
-                put: millis(&answer, "put_ms")?,
-                get: millis(&answer, "get_ms")?,
+                put: in_node(millis(&answer, "put_ms")?),
+                get: in_node(millis(&answer, "get_ms")?),
             })
         })
+    }
+    fn runs_here(&self) -> bool {
+        false
     }
     fn list(&self, expected: usize) -> BoxFuture<'_, Fallible<Duration>> {
         Box::pin(async move {

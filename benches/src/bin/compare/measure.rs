@@ -130,13 +130,46 @@ pub struct Transfer {
     pub concurrency: usize,
 }
 
+/// How long a piece of work took, and the CPU this process spent on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Wall-clock time.
+    pub wall: Duration,
+    /// CPU time of every thread of this process, user and kernel; `None`
+    /// for work done in another process (the JS SDK's Node).
+    pub cpu: Option<Duration>,
+}
+
+impl Timing {
+    /// Runs `work` and times it, wall clock and this process's CPU.
+    pub async fn of<T>(work: impl std::future::Future<Output = T>) -> (T, Timing) {
+        let (cpu, start) = (process_cpu(), Instant::now());
+        let out = work.await;
+        let timing = Timing {
+            wall: start.elapsed(),
+            cpu: Some(process_cpu().saturating_sub(cpu)),
+        };
+        (out, timing)
+    }
+}
+
+/// CPU time used so far by every thread of this process, including
+/// threads that have ended (the blocking pool's).
+fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
 /// The two timings of one [`Transfer`].
 #[derive(Debug, Clone, Copy)]
 pub struct PutGet {
     /// Writing every blob.
-    pub put: Duration,
+    pub put: Timing,
     /// Reading every blob back whole.
-    pub get: Duration,
+    pub get: Timing,
 }
 
 /// One way of doing the rows' work.
@@ -157,19 +190,31 @@ pub trait Contender: Send + Sync {
     /// Lists the prefix prepared for listings, and says how long it took;
     /// fails when the listing did not hold `expected` blobs.
     fn list(&self, expected: usize) -> BoxFuture<'_, Fallible<Duration>>;
+    /// Whether its work runs in this process, so this process's CPU time
+    /// is its cost.
+    fn runs_here(&self) -> bool {
+        true
+    }
 }
 
 /// How long `count` calls of `op` took with `concurrency` of them in
 /// flight. Each of `concurrency` spawned tasks takes the next index until
 /// none is left, so the work spreads over the runtime's threads as a
 /// server's requests would.
-pub async fn timed<F>(count: usize, concurrency: usize, op: F) -> Fallible<Duration>
+pub async fn timed<F>(count: usize, concurrency: usize, op: F) -> Fallible<Timing>
+where
+    F: Fn(usize) -> BoxFuture<'static, Fallible<()>> + Send + Sync + 'static,
+{
+    let (done, timing) = Timing::of(run_all(count, concurrency, op)).await;
+    done.map(|()| timing)
+}
+
+async fn run_all<F>(count: usize, concurrency: usize, op: F) -> Fallible<()>
 where
     F: Fn(usize) -> BoxFuture<'static, Fallible<()>> + Send + Sync + 'static,
 {
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
     let mut workers = tokio::task::JoinSet::<Fallible<()>>::new();
     for _ in 0..concurrency.clamp(1, count.max(1)) {
         let (op, next) = (op.clone(), next.clone());
@@ -186,7 +231,7 @@ where
     while let Some(joined) = workers.join_next().await {
         joined.map_err(|e| format!("a worker task died: {e}"))??;
     }
-    Ok(start.elapsed())
+    Ok(())
 }
 
 /// The measurements of one contender in one row.
@@ -200,8 +245,19 @@ pub struct Series {
     pub caveat: Option<String>,
     /// One duration per completed round.
     pub samples: Vec<Duration>,
+    /// This process's CPU time per completed round, where the work ran in
+    /// this process.
+    pub cpu: Vec<Duration>,
     /// The first failure, after which the contender sat out the row.
     pub error: Option<String>,
+}
+
+impl Series {
+    /// Adds one round's timing.
+    pub fn record(&mut self, timing: Timing) {
+        self.samples.push(timing.wall);
+        self.cpu.extend(timing.cpu);
+    }
 }
 
 /// One line of the report's table: an operation on one backend, with every
@@ -235,6 +291,7 @@ impl Row {
                 role: c.role(),
                 caveat: c.caveat(op, size),
                 samples: Vec::new(),
+                cpu: Vec::new(),
                 error: None,
             })
             .collect();
@@ -315,8 +372,8 @@ pub async fn put_get_rows(
             };
             match contenders[i].put_get(transfer).await {
                 Ok(t) => {
-                    put.series[i].samples.push(t.put);
-                    get.series[i].samples.push(t.get);
+                    put.series[i].record(t.put);
+                    get.series[i].record(t.get);
                 }
                 Err(e) => {
                     put.series[i].error = Some(e.clone());
@@ -355,8 +412,12 @@ pub async fn list_row(
             if row.series[i].error.is_some() {
                 continue;
             }
-            match contenders[i].list(keys).await {
-                Ok(d) => row.series[i].samples.push(d),
+            let (listed, timing) = Timing::of(contenders[i].list(keys)).await;
+            match listed {
+                Ok(wall) => row.series[i].record(Timing {
+                    wall,
+                    cpu: timing.cpu.filter(|_| contenders[i].runs_here()),
+                }),
                 Err(e) => row.series[i].error = Some(e),
             }
         }

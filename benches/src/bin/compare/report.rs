@@ -50,6 +50,12 @@ pub struct Report {
     pub quick: bool,
 }
 
+/// What the CPU column counts, for both reports' legends.
+const CPU_LEGEND: &str = "the CPU time of this program (every thread, user and kernel) per \
+     blob, key or URL in the median round. Azurite, the Vercel emulator and the JS SDK run \
+     in processes of their own, so on those rows it is the client's own cost; on local rows \
+     it includes the kernel's filesystem work";
+
 /// One series reduced to what the table shows.
 #[derive(Debug, Clone, Copy)]
 struct Stats {
@@ -103,6 +109,23 @@ fn stats(row: &Row, series: &Series) -> Option<Stats> {
     })
 }
 
+/// This process's CPU time per blob, key or URL in the median round, when
+/// it was measured.
+fn cpu_per_item(row: &Row, series: &Series) -> Option<Duration> {
+    let mut cpu = series.cpu.clone();
+    if cpu.is_empty() {
+        return None;
+    }
+    cpu.sort();
+    let n = cpu.len();
+    let median = if n % 2 == 1 {
+        cpu[n / 2]
+    } else {
+        (cpu[n / 2 - 1] + cpu[n / 2]) / 2
+    };
+    Some(median / u32::try_from(row.items.max(1)).unwrap_or(u32::MAX))
+}
+
 fn number(x: f64) -> String {
     if x >= 1e6 {
         format!("{:.2}M", x / 1e6)
@@ -146,6 +169,7 @@ struct Line {
     rate: String,
     spread: String,
     ratio: String,
+    cpu: String,
     caveat: String,
 }
 
@@ -170,6 +194,7 @@ fn lines(row: &Row) -> Vec<Line> {
                         (_, Some(ours)) => format!("{:.2}", ours / st.rate),
                         (_, None) => "n/a".into(),
                     },
+                    cpu: cpu_per_item(row, s).map(duration).unwrap_or_default(),
                     caveat,
                 },
                 (_, error) => Line {
@@ -178,6 +203,7 @@ fn lines(row: &Row) -> Vec<Line> {
                     rate: String::new(),
                     spread: String::new(),
                     ratio: "n/a".into(),
+                    cpu: String::new(),
                     caveat: error.clone().unwrap_or_else(|| "no round completed".into()),
                 },
             }
@@ -242,7 +268,8 @@ pub fn text(report: &Report) -> String {
     let _ = writeln!(
         out,
         "\nResults: median over {} rounds; spread is the slowest–fastest round; \
-         \"ours ÷\" is our median rate divided by the contender's (above 1: ours is faster).",
+         \"ours ÷\" is our median rate divided by the contender's (above 1: ours is faster); \
+         CPU/item is {CPU_LEGEND}.",
         report.rounds
     );
     for section in &report.sections {
@@ -254,14 +281,14 @@ pub fn text(report: &Report) -> String {
             let _ = writeln!(out, "\n  {}", row.title);
             let _ = writeln!(
                 out,
-                "    {:<52} {:>16} {:>16} {:>19} {:>7}  note",
-                "contender", "median", "rate", "spread (min–max)", "ours ÷"
+                "    {:<52} {:>16} {:>16} {:>19} {:>7} {:>10}  note",
+                "contender", "median", "rate", "spread (min–max)", "ours ÷", "CPU/item"
             );
             for l in lines(row) {
                 let _ = writeln!(
                     out,
-                    "    {:<52} {:>16} {:>16} {:>19} {:>7}  {}",
-                    l.contender, l.median, l.rate, l.spread, l.ratio, l.caveat
+                    "    {:<52} {:>16} {:>16} {:>19} {:>7} {:>10}  {}",
+                    l.contender, l.median, l.rate, l.spread, l.ratio, l.cpu, l.caveat
                 );
             }
         }
@@ -361,7 +388,8 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(
         out,
         "- Rounds: {}{}; each value is the median round, the spread the slowest–fastest round. \
-         \"Ours ÷\" is our median rate divided by the contender's: above 1, ours is faster.\n",
+         \"Ours ÷\" is our median rate divided by the contender's: above 1, ours is faster. \
+         CPU / item is {CPU_LEGEND}.\n",
         report.rounds,
         if report.quick {
             " (--quick: fewer, smaller blobs)"
@@ -377,9 +405,9 @@ pub fn markdown(report: &Report) -> String {
         if !section.rows.is_empty() {
             let _ = writeln!(
                 out,
-                "| Row | Contender | Median | Rate | Spread (min–max rate) | Ours ÷ | Note |"
+                "| Row | Contender | Median | Rate | Spread (min–max rate) | Ours ÷ | CPU / item | Note |"
             );
-            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|");
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---|");
             for row in &section.rows {
                 for (i, l) in lines(row).into_iter().enumerate() {
                     let title = if i == 0 {
@@ -389,12 +417,13 @@ pub fn markdown(report: &Report) -> String {
                     };
                     let _ = writeln!(
                         out,
-                        "| {title} | {} | {} | {} | {} | {} | {} |",
+                        "| {title} | {} | {} | {} | {} | {} | {} | {} |",
                         cell(&l.contender),
                         l.median,
                         l.rate,
                         l.spread,
                         l.ratio,
+                        l.cpu,
                         cell(&l.caveat)
                     );
                 }

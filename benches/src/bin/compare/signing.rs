@@ -236,6 +236,8 @@ pub async fn run(rounds: usize) -> Fallible<(Vec<Row>, Vec<String>)> {
                 role: s.role,
                 caveat: None,
                 samples: r.clone().unwrap_or_default(),
+                // One thread signing without waiting: its time is CPU time.
+                cpu: Vec::new(),
                 error: r.as_ref().err().cloned(),
             })
             .collect();
