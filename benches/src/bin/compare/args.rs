@@ -14,6 +14,9 @@ pub struct Options {
     pub quick: bool,
     /// Write `benches/RESULTS.md` too (`--markdown`).
     pub markdown: bool,
+    /// Run only the contenders whose label holds this text, ignoring case
+    /// (`--contender`), to profile one alone.
+    pub contender: Option<String>,
 }
 
 /// The help text.
@@ -24,6 +27,8 @@ usage: cargo run --release -p benches --bin compare -- [options]
   --only LIST     comma-separated sections: local,azure,vercel,sign,rss (default all)
   --quick         fewer and smaller blobs, for a smoke run
   --markdown      also write benches/RESULTS.md
+  --contender S   only the contenders whose name contains S (any case), e.g. ours,
+                  OpenDAL: to run one alone under perf, strace or callgrind
   -h, --help      this text";
 
 impl Options {
@@ -41,6 +46,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         only: SECTIONS.to_vec(),
         quick: false,
         markdown: false,
+        contender: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -70,6 +76,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                     .filter(|s| wanted.contains(s))
                     .collect();
             }
+            "--contender" => options.contender = Some(value("--contender")?.to_lowercase()),
             "--quick" => options.quick = true,
             "--markdown" => options.markdown = true,
             "-h" | "--help" => return Err(USAGE.to_string()),

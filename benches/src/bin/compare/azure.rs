@@ -487,9 +487,12 @@ impl Contender for OpenDalAzure {
                 |op, i| {
                     Box::pin(async move {
                         let k = key(i);
+                        // `read` may hand back its chunks as they came;
+                        // ours and object_store's give one buffer, so
+                        // OpenDAL's is joined into one too.
                         op.read(&k)
                             .await
-                            .map(|b| b.len())
+                            .map(|b| b.to_bytes().len())
                             .map_err(|e| format!("OpenDAL: read {k}: {e}"))
                     })
                 },

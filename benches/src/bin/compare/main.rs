@@ -2,7 +2,7 @@
 //! in one run.
 //!
 //! ```text
-//! cargo run --release -p benches --bin compare -- [--rounds N] [--only local,azure,vercel,sign,rss] [--quick] [--markdown]
+//! cargo run --release -p benches --bin compare -- [--rounds N] [--only local,azure,vercel,sign,rss] [--contender NAME] [--quick] [--markdown]
 //! ```
 //!
 //! - **local**: `LocalStore` against `std::fs` in `spawn_blocking` (temp
@@ -139,6 +139,9 @@ async fn run(options: &args::Options, command: String) -> Report {
     opendal::HttpTransporter::install_default(
         opendal_http_transport_reqwest::ReqwestTransport::default(),
     );
+    if let Some(text) = &options.contender {
+        measure::only_contenders(text.clone());
+    }
     let (rounds, quick) = (options.rounds, options.quick);
     let mut sections = Vec::new();
     if options.runs("local") {

@@ -305,6 +305,24 @@ impl Row {
     }
 }
 
+/// The `--contender` filter, set once at start.
+static ONLY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// From now on, rows run only the contenders whose label contains
+/// `text` (lower case).
+pub fn only_contenders(text: String) {
+    let _ = ONLY.set(text);
+}
+
+/// The contenders the `--contender` filter lets run.
+fn selected(contenders: &[Arc<dyn Contender>]) -> Vec<Arc<dyn Contender>> {
+    contenders
+        .iter()
+        .filter(|c| ONLY.get().is_none_or(|t| c.label().to_lowercase().contains(t)))
+        .cloned()
+        .collect()
+}
+
 /// The order of contenders in round `round`: rotated by one each round, so
 /// none always goes first (into a cold cache) or last (into a loaded disk).
 fn rotation(n: usize, round: usize) -> impl Iterator<Item = usize> {
@@ -330,6 +348,7 @@ pub async fn put_get_rows(
     shape: Shape,
     rounds: usize,
 ) -> (Row, Row) {
+    let contenders = &selected(contenders)[..];
     let mut put = Row::new(
         format!("{group} put {}", shape.describe()),
         Op::Put,
@@ -395,6 +414,7 @@ pub async fn list_row(
     keys: usize,
     rounds: usize,
 ) -> Row {
+    let contenders = &selected(contenders)[..];
     let mut row = Row::new(
         format!("{group} list {keys} keys under one prefix"),
         Op::List,
