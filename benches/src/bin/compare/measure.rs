@@ -318,7 +318,10 @@ pub fn only_contenders(text: String) {
 fn selected(contenders: &[Arc<dyn Contender>]) -> Vec<Arc<dyn Contender>> {
     contenders
         .iter()
-        .filter(|c| ONLY.get().is_none_or(|t| c.label().to_lowercase().contains(t)))
+        .filter(|c| {
+            ONLY.get()
+                .is_none_or(|t| c.label().to_lowercase().contains(t))
+        })
         .cloned()
         .collect()
 }
